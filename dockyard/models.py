@@ -1,0 +1,176 @@
+"""The database schema: the same nouns as Unkey's v2 API."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Timestamps:
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    updated_at: Mapped[int | None] = mapped_column(BigInteger, onupdate=now_ms)
+
+
+class Workspace(Timestamps, Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
+
+
+class Project(Timestamps, Base):
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    slug: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(256))
+    delete_protection: Mapped[bool] = mapped_column(default=False)
+
+
+class App(Timestamps, Base):
+    __tablename__ = "apps"
+    __table_args__ = (UniqueConstraint("project_id", "slug"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(256))
+    git_repository: Mapped[str | None] = mapped_column(String(1024))
+    default_branch: Mapped[str] = mapped_column(String(256), default="main")
+    current_deployment_id: Mapped[str | None] = mapped_column(String(64))
+    is_rolled_back: Mapped[bool] = mapped_column(default=False)
+    delete_protection: Mapped[bool] = mapped_column(default=False)
+
+
+class Environment(Timestamps, Base):
+    __tablename__ = "environments"
+    __table_args__ = (UniqueConstraint("app_id", "slug"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # production | preview
+    description: Mapped[str] = mapped_column(String(1024), default="")
+    branch: Mapped[str | None] = mapped_column(String(256))
+    runtime: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    build: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    regions: Mapped[list[Any]] = mapped_column(default=list)
+    current_deployment_id: Mapped[str | None] = mapped_column(String(64))
+    delete_protection: Mapped[bool] = mapped_column(default=False)
+
+
+class EnvironmentVariable(Timestamps, Base):
+    __tablename__ = "environment_variables"
+    __table_args__ = (UniqueConstraint("environment_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    environment_id: Mapped[str] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE")
+    )
+    key: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(16), default="writeonly")
+    description: Mapped[str | None] = mapped_column(String(1024))
+    value_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Deployment(Timestamps, Base):
+    __tablename__ = "deployments"
+    __table_args__ = (Index("ix_deployments_env_created", "environment_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    environment_id: Mapped[str] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(32), default="pending")
+    trigger: Mapped[str] = mapped_column(String(32), default="api")
+    source: Mapped[str] = mapped_column(String(16))  # image | git
+    image: Mapped[str | None] = mapped_column(String(1024))
+    image_digest: Mapped[str | None] = mapped_column(String(256))
+    git_repository: Mapped[str | None] = mapped_column(String(1024))
+    git_branch: Mapped[str | None] = mapped_column(String(256))
+    git_commit_sha: Mapped[str | None] = mapped_column(String(64))
+    git_commit_message: Mapped[str | None] = mapped_column(String(4096))
+    # Frozen at creation: later settings changes apply only to later deployments.
+    runtime: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    build: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    regions: Mapped[list[Any]] = mapped_column(default=list)
+    variables_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_step: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(String(4096))
+    finished_at: Mapped[int | None] = mapped_column(BigInteger)
+    stopped_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DeploymentStep(Base):
+    __tablename__ = "deployment_steps"
+    __table_args__ = (UniqueConstraint("deployment_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(32))  # queued | building | deploying | network | finalizing
+    status: Mapped[str] = mapped_column(String(16))  # running | completed | failed | skipped
+    message: Mapped[str | None] = mapped_column(String(4096))
+    started_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Instance(Timestamps, Base):
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    environment_id: Mapped[str] = mapped_column(String(64), index=True)
+    region: Mapped[str] = mapped_column(String(64))
+    container_name: Mapped[str] = mapped_column(String(255), unique=True)
+    container_id: Mapped[str | None] = mapped_column(String(128))
+    address: Mapped[str | None] = mapped_column(String(255))  # host:port the edge dials
+    status: Mapped[str] = mapped_column(String(16), default="starting")  # starting|healthy|stopped
+
+
+class Domain(Timestamps, Base):
+    __tablename__ = "domains"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    environment_id: Mapped[str] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE"), index=True
+    )
+    deployment_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    branch: Mapped[str | None] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), default="verified")
+
+
+class RootKey(Timestamps, Base):
+    __tablename__ = "root_keys"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    name: Mapped[str | None] = mapped_column(String(256))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    start: Mapped[str] = mapped_column(String(32))
+    permissions: Mapped[list[Any]] = mapped_column(default=list)
+    last_used_at: Mapped[int | None] = mapped_column(BigInteger)

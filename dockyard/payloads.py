@@ -1,0 +1,130 @@
+"""Inputs and results of dockyard's workflows and activities.
+
+One model per workflow, activity and handler, so fields can be added without breaking
+running workflows. Plain data only: workflows import this module through the sandbox.
+Secrets (environment variables) never travel here; activities read them from the database.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+
+from dockyard.specs import HealthCheck, RegionSpec, RuntimeSpec
+
+CONTROL_QUEUE = "dockyard-control"
+BUILD_QUEUE = "dockyard-build"
+DEPLOYMENT_WORKFLOW = "DeploymentWorkflow"
+ENVIRONMENT_WORKFLOW = "EnvironmentWorkflow"
+
+
+def region_queue(region: str) -> str:
+    return f"dockyard-region-{region}"
+
+
+def deployment_workflow_id(deployment_id: str) -> str:
+    return f"deploy-{deployment_id}"
+
+
+def environment_workflow_id(environment_id: str) -> str:
+    return f"env-{environment_id}"
+
+
+class DeploymentInput(BaseModel):
+    """Everything the deployment workflow decides on; frozen when the deployment is created."""
+
+    deployment_id: str
+    environment_id: str
+    production: bool
+    source: str  # image | git
+    image: str | None = None
+    runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
+    regions: list[RegionSpec]
+    standby_time: timedelta = timedelta(minutes=30)
+    preview_idle_time: timedelta = timedelta(hours=6)
+
+
+class StepUpdate(BaseModel):
+    deployment_id: str
+    status: str | None = None  # the deployment's new status, when it changes
+    step: str | None = None
+    step_status: str | None = None  # running | completed | failed | skipped
+    message: str | None = None
+
+
+class DeploymentFailure(BaseModel):
+    deployment_id: str
+    step: str
+    code: str
+    message: str
+
+
+class StartInstancesInput(BaseModel):
+    deployment_id: str
+    environment_id: str
+    region: str
+    replicas: int
+    image: str
+    runtime: RuntimeSpec
+
+
+class InstanceRef(BaseModel):
+    instance_id: str
+    container_name: str
+    address: str
+
+
+class WaitHealthyInput(BaseModel):
+    deployment_id: str
+    region: str
+    instances: list[InstanceRef]
+    healthcheck: HealthCheck | None
+    port: int
+
+
+class RemoveInstancesInput(BaseModel):
+    deployment_id: str
+    region: str
+    reason: str = "stopped"  # status the instances are left in
+
+
+class AssignDomainsInput(BaseModel):
+    deployment_id: str
+
+
+class AssignedDomains(BaseModel):
+    hostnames: list[str]
+
+
+class FinalizeInput(BaseModel):
+    deployment_id: str
+    environment_id: str
+    production: bool
+    standby_time: timedelta
+    preview_idle_time: timedelta
+
+
+class RouteChange(BaseModel):
+    """What the environment workflow did when a deployment took over its routes."""
+
+    deployment_id: str
+    previous_deployment_id: str | None = None
+    took_live: bool = True
+
+
+class EnvironmentInput(BaseModel):
+    environment_id: str
+    production: bool
+    standby_time: timedelta = timedelta(minutes=30)
+    preview_idle_time: timedelta = timedelta(hours=6)
+
+
+class FlipRoutesInput(BaseModel):
+    environment_id: str
+    deployment_id: str
+    take_live: bool
+
+
+class StopDeploymentInput(BaseModel):
+    deployment_id: str
+    status: str = "stopped"

@@ -1,0 +1,81 @@
+"""One home for configuration: read once at process start, passed down explicitly."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+INSECURE_SECRET = "dockyard-local-development-only"
+INSECURE_DEFAULT_REFUSED = (
+    "DOCKYARD_SECRET_KEY must be set to a random value outside local mode "
+    "(DOCKYARD_MODE=production)"
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DOCKYARD_", extra="ignore")
+
+    mode: Literal["local", "production"] = "local"
+    home: Path = Path(".dockyard")
+    database_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    temporal_address: str = ""
+    temporal_namespace: str = "default"
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    api_port: int = 8000
+    api_url: str = ""
+    edge_port: int = 8080
+    bind_host: str = "127.0.0.1"
+
+    apex_domain: str = "localhost"
+    workspace: str = "default"
+    regions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["local"])
+
+    standby_time: timedelta = timedelta(minutes=30)
+    preview_idle_time: timedelta = timedelta(hours=6)
+    build_concurrency: int = Field(default=2, ge=1)
+
+    # Address at which the edge reaches ports that instances publish on their Docker host.
+    instance_host: str = "127.0.0.1"
+    root_key: str = ""
+    secret_key: str = INSECURE_SECRET
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _split_regions(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("DOCKYARD_REGIONS needs at least one region name")
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.home.resolve() / 'dockyard.db'}"
+        if not self.temporal_address:
+            self.temporal_address = f"127.0.0.1:{self.temporal_port}"
+        if not self.api_url:
+            self.api_url = f"http://127.0.0.1:{self.api_port}"
+        if self.mode != "local" and self.secret_key == INSECURE_SECRET:
+            raise ValueError(INSECURE_DEFAULT_REFUSED)
+        return self
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.temporal_ui_port}"
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,98 @@
+"""Connecting to Temporal and starting dockyard's workflows from outside a workflow."""
+from __future__ import annotations
+
+import logging
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+
+from dockyard import search_attributes
+from dockyard.payloads import (
+    CONTROL_QUEUE,
+    DEPLOYMENT_WORKFLOW,
+    ENVIRONMENT_WORKFLOW,
+    DeploymentInput,
+    EnvironmentInput,
+    deployment_workflow_id,
+    environment_workflow_id,
+)
+from dockyard.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def register_search_attributes(client: Client, namespace: str) -> None:
+    """Idempotent: a Temporal cluster that already knows them answers and nothing changes."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+        for key in search_attributes.ALL
+        if key.name not in existing.custom_attributes
+    }
+    if not missing:
+        return
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace)
+        )
+    except RPCError as error:
+        log.warning("could not register search attributes %s: %s", sorted(missing), error)
+
+
+async def ensure_environment_workflow(client: Client, environment: EnvironmentInput) -> None:
+    await client.start_workflow(
+        ENVIRONMENT_WORKFLOW,
+        environment,
+        id=environment_workflow_id(environment.environment_id),
+        task_queue=CONTROL_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+async def start_deployment(
+    client: Client,
+    deployment: DeploymentInput,
+    *,
+    project: str,
+    app: str,
+    environment: str,
+    branch: str | None,
+    sha: str | None,
+    trigger: str,
+) -> WorkflowHandle[object, object]:
+    attributes = [
+        search_attributes.PROJECT.value_set(project),
+        search_attributes.APP.value_set(app),
+        search_attributes.ENVIRONMENT.value_set(environment),
+        search_attributes.STATUS.value_set("pending"),
+        search_attributes.TRIGGER.value_set(trigger),
+    ]
+    if branch:
+        attributes.append(search_attributes.BRANCH.value_set(branch))
+    if sha:
+        attributes.append(search_attributes.SHA.value_set(sha))
+    return await client.start_workflow(
+        DEPLOYMENT_WORKFLOW,
+        deployment,
+        id=deployment_workflow_id(deployment.deployment_id),
+        task_queue=CONTROL_QUEUE,
+        search_attributes=TypedSearchAttributes(attributes),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
