@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     apex_domain: str = "localhost"
     workspace: str = "default"
     regions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["local"])
+    # The region this process serves (edge, region worker); the first region when unset.
+    region: str = ""
 
     standby_time: timedelta = timedelta(minutes=30)
     preview_idle_time: timedelta = timedelta(hours=6)
@@ -66,6 +68,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.home.resolve() / 'dockyard.db'}"
         if not self.temporal_address:
             self.temporal_address = f"127.0.0.1:{self.temporal_port}"
+        if not self.region:
+            self.region = self.regions[0]
         if not self.api_url:
             self.api_url = f"http://127.0.0.1:{self.api_port}"
         if self.mode != "local" and self.secret_key == INSECURE_SECRET:
