@@ -1,4 +1,5 @@
 """First start: the schema, the workspace and the first root key."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

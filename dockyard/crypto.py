@@ -1,4 +1,5 @@
 """Encryption at rest for environment variables (AES-256-GCM)."""
+
 from __future__ import annotations
 
 import hashlib

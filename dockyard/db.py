@@ -1,4 +1,5 @@
 """Engines, sessions and schema migrations for SQLite and PostgreSQL alike."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

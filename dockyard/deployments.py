@@ -1,4 +1,5 @@
 """Creating deployments: everything a deployment runs with is frozen into it here."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -7,13 +8,11 @@ from sqlalchemy.orm import Session
 from dockyard.crypto import SecretBox
 from dockyard.ids import new_id
 from dockyard.models import App, Deployment, Environment, EnvironmentVariable, Project
-from dockyard.payloads import DeploymentInput, EnvironmentInput
+from dockyard.payloads import DeploymentInput, EnvironmentInput, TaskQueues
 from dockyard.settings import Settings
 from dockyard.specs import BuildSpec, RegionSpec, RuntimeSpec
 
-TERMINAL_STATUSES = frozenset(
-    {"ready", "failed", "skipped", "superseded", "cancelled", "stopped"}
-)
+TERMINAL_STATUSES = frozenset({"ready", "failed", "skipped", "superseded", "cancelled", "stopped"})
 IN_PROGRESS_STATUSES = frozenset(
     {"pending", "queued", "starting", "building", "deploying", "network", "finalizing"}
 )
@@ -74,11 +73,14 @@ def create_deployment(
     return deployment
 
 
-def deployment_input(deployment: Deployment, environment: Environment, settings: Settings) -> DeploymentInput:
+def deployment_input(
+    deployment: Deployment, environment: Environment, settings: Settings
+) -> DeploymentInput:
     return DeploymentInput(
         deployment_id=deployment.id,
         environment_id=environment.id,
         production=environment.kind == "production",
+        queues=TaskQueues(prefix=settings.task_queue_prefix),
         source=deployment.source,
         image=deployment.image,
         runtime=RuntimeSpec.model_validate(deployment.runtime),
@@ -92,6 +94,7 @@ def environment_input(environment: Environment, settings: Settings) -> Environme
     return EnvironmentInput(
         environment_id=environment.id,
         production=environment.kind == "production",
+        queues=TaskQueues(prefix=settings.task_queue_prefix),
         standby_time=settings.standby_time,
         preview_idle_time=settings.preview_idle_time,
     )

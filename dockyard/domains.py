@@ -7,6 +7,7 @@ live        <p>-<ws>
 deployment  <p>-dep-<id>-<ws>
 where <p> is the project slug, plus `-<app>` when the app is not `default`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

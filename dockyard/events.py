@@ -3,6 +3,7 @@
 Redis is an accelerator here, not a dependency of correctness: when it is unreachable,
 publishing is skipped and every subscriber falls back to polling the database.
 """
+
 from __future__ import annotations
 
 import logging

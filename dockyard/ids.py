@@ -1,4 +1,5 @@
 """Prefixed resource ids and URL-safe slugs."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Local images for the demo app, buildable with no container registry."""
+
 from __future__ import annotations
 
 import io

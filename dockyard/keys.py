@@ -1,4 +1,5 @@
 """Secrets that authenticate: generated once, shown once, stored only as SHA-256 hashes."""
+
 from __future__ import annotations
 
 import hashlib

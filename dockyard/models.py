@@ -1,4 +1,5 @@
 """The database schema: the same nouns as Unkey's v2 API."""
+
 from __future__ import annotations
 
 import time
@@ -78,9 +79,7 @@ class EnvironmentVariable(Timestamps, Base):
     __table_args__ = (UniqueConstraint("environment_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    environment_id: Mapped[str] = mapped_column(
-        ForeignKey("environments.id", ondelete="CASCADE")
-    )
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(256))
     kind: Mapped[str] = mapped_column(String(16), default="writeonly")
     description: Mapped[str | None] = mapped_column(String(1024))
@@ -95,9 +94,7 @@ class Deployment(Timestamps, Base):
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
-    environment_id: Mapped[str] = mapped_column(
-        ForeignKey("environments.id", ondelete="CASCADE")
-    )
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(32), default="pending")
     trigger: Mapped[str] = mapped_column(String(32), default="api")
     source: Mapped[str] = mapped_column(String(16))  # image | git
@@ -125,7 +122,9 @@ class DeploymentStep(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(32))  # queued | building | deploying | network | finalizing
+    name: Mapped[str] = mapped_column(
+        String(32)
+    )  # queued | building | deploying | network | finalizing
     status: Mapped[str] = mapped_column(String(16))  # running | completed | failed | skipped
     message: Mapped[str | None] = mapped_column(String(4096))
     started_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)

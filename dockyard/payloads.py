@@ -4,6 +4,7 @@ One model per workflow, activity and handler, so fields can be added without bre
 running workflows. Plain data only: workflows import this module through the sandbox.
 Secrets (environment variables) never travel here; activities read them from the database.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,14 +13,25 @@ from pydantic import BaseModel, Field
 
 from dockyard.specs import HealthCheck, RegionSpec, RuntimeSpec
 
-CONTROL_QUEUE = "dockyard-control"
-BUILD_QUEUE = "dockyard-build"
 DEPLOYMENT_WORKFLOW = "DeploymentWorkflow"
 ENVIRONMENT_WORKFLOW = "EnvironmentWorkflow"
 
 
-def region_queue(region: str) -> str:
-    return f"dockyard-region-{region}"
+class TaskQueues(BaseModel):
+    """Task queue names; the prefix lets several dockyards share one Temporal cluster."""
+
+    prefix: str = "dockyard"
+
+    @property
+    def control(self) -> str:
+        return f"{self.prefix}-control"
+
+    @property
+    def build(self) -> str:
+        return f"{self.prefix}-build"
+
+    def region(self, name: str) -> str:
+        return f"{self.prefix}-region-{name}"
 
 
 def deployment_workflow_id(deployment_id: str) -> str:
@@ -36,6 +48,7 @@ class DeploymentInput(BaseModel):
     deployment_id: str
     environment_id: str
     production: bool
+    queues: TaskQueues = Field(default_factory=TaskQueues)
     source: str  # image | git
     image: str | None = None
     runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
@@ -86,6 +99,7 @@ class RemoveInstancesInput(BaseModel):
     deployment_id: str
     region: str
     reason: str = "stopped"  # status the instances are left in
+    grace_seconds: int = 10  # how long in-flight requests may take before the kill
 
 
 class AssignDomainsInput(BaseModel):
@@ -100,6 +114,8 @@ class FinalizeInput(BaseModel):
     deployment_id: str
     environment_id: str
     production: bool
+    regions: list[str]
+    queues: TaskQueues = Field(default_factory=TaskQueues)
     standby_time: timedelta
     preview_idle_time: timedelta
 
@@ -115,6 +131,7 @@ class RouteChange(BaseModel):
 class EnvironmentInput(BaseModel):
     environment_id: str
     production: bool
+    queues: TaskQueues = Field(default_factory=TaskQueues)
     standby_time: timedelta = timedelta(minutes=30)
     preview_idle_time: timedelta = timedelta(hours=6)
 

@@ -4,6 +4,7 @@ Every operation is idempotent: a container's name is derived from its deployment
 and replica, so a retried activity finds the container it started before instead of
 starting a second one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -72,7 +73,9 @@ class DockerRuntime:
         except ImageNotFound:
             pass
         except APIError as error:
-            raise RuntimeFailure("invalid_image", f"{image!r} is not a valid image reference") from error
+            raise RuntimeFailure(
+                "invalid_image", f"{image!r} is not a valid image reference"
+            ) from error
         try:
             return str(self._docker.images.pull(image).id)
         except (APIError, ImageNotFound) as error:
@@ -100,8 +103,18 @@ class DockerRuntime:
             mem_limit=spec.memory_bytes,
             stop_signal=spec.stop_signal,
             restart_policy={"Name": "no"},
+            # An init process forwards the stop signal: an app running as PID 1 would
+            # otherwise ignore SIGTERM and every stop would wait for the kill timeout.
+            init=True,
         )
         container.reload()
+        if container.status != "running":
+            code = container.attrs["State"].get("ExitCode")
+            raise RuntimeFailure(
+                "container_exited",
+                f"instance {spec.name} exited with code {code} as it started. "
+                f"Its last output:\n{self.tail_logs(container)}",
+            )
         return RunningContainer(container.id or "", _host_port(container, spec.port))
 
     def state(self, name: str) -> ContainerState:
@@ -124,10 +137,11 @@ class DockerRuntime:
         except NotFound:
             pass
 
-    def names_for_deployment(self, deployment_id: str) -> list[str]:
-        containers = self._docker.containers.list(
-            all=True, filters={"label": f"{LABEL_DEPLOYMENT}={deployment_id}"}
-        )
+    def names_for_deployment(self, deployment_id: str, region: str | None = None) -> list[str]:
+        labels = [f"{LABEL_DEPLOYMENT}={deployment_id}"]
+        if region is not None:
+            labels.append(f"{LABEL_REGION}={region}")
+        containers = self._docker.containers.list(all=True, filters={"label": labels})
         return sorted(container.name or "" for container in containers)
 
     def managed_containers(self) -> list[Container]:

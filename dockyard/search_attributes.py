@@ -1,4 +1,5 @@
 """Custom search attributes that make every deployment findable in the Temporal Web UI."""
+
 from __future__ import annotations
 
 from temporalio.common import SearchAttributeKey

@@ -1,4 +1,5 @@
 """One home for configuration: read once at process start, passed down explicitly."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-INSECURE_SECRET = "dockyard-local-development-only"
+INSECURE_SECRET = "dockyard-local-development-only"  # noqa: S105 (refused outside local mode)
 INSECURE_DEFAULT_REFUSED = (
     "DOCKYARD_SECRET_KEY must be set to a random value outside local mode "
     "(DOCKYARD_MODE=production)"
@@ -27,6 +28,7 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    task_queue_prefix: str = Field(default="dockyard", pattern=r"^[A-Za-z0-9_.-]+$")
 
     api_port: int = 8000
     api_url: str = ""

@@ -2,6 +2,7 @@
 
 These models travel in Temporal payloads and API bodies alike, so they hold plain data only.
 """
+
 from __future__ import annotations
 
 from typing import Literal

@@ -1,7 +1,9 @@
 """Connecting to Temporal and starting dockyard's workflows from outside a workflow."""
+
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -9,13 +11,12 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from dockyard import search_attributes
 from dockyard.payloads import (
-    CONTROL_QUEUE,
     DEPLOYMENT_WORKFLOW,
     ENVIRONMENT_WORKFLOW,
     DeploymentInput,
@@ -61,7 +62,7 @@ async def ensure_environment_workflow(client: Client, environment: EnvironmentIn
         ENVIRONMENT_WORKFLOW,
         environment,
         id=environment_workflow_id(environment.environment_id),
-        task_queue=CONTROL_QUEUE,
+        task_queue=environment.queues.control,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
 
@@ -76,23 +77,23 @@ async def start_deployment(
     branch: str | None,
     sha: str | None,
     trigger: str,
-) -> WorkflowHandle[object, object]:
+) -> WorkflowHandle[Any, Any]:
     attributes = [
-        search_attributes.PROJECT.value_set(project),
-        search_attributes.APP.value_set(app),
-        search_attributes.ENVIRONMENT.value_set(environment),
-        search_attributes.STATUS.value_set("pending"),
-        search_attributes.TRIGGER.value_set(trigger),
+        SearchAttributePair(search_attributes.PROJECT, project),
+        SearchAttributePair(search_attributes.APP, app),
+        SearchAttributePair(search_attributes.ENVIRONMENT, environment),
+        SearchAttributePair(search_attributes.STATUS, "pending"),
+        SearchAttributePair(search_attributes.TRIGGER, trigger),
     ]
     if branch:
-        attributes.append(search_attributes.BRANCH.value_set(branch))
+        attributes.append(SearchAttributePair(search_attributes.BRANCH, branch))
     if sha:
-        attributes.append(search_attributes.SHA.value_set(sha))
+        attributes.append(SearchAttributePair(search_attributes.SHA, sha))
     return await client.start_workflow(
         DEPLOYMENT_WORKFLOW,
         deployment,
         id=deployment_workflow_id(deployment.deployment_id),
-        task_queue=CONTROL_QUEUE,
+        task_queue=deployment.queues.control,
         search_attributes=TypedSearchAttributes(attributes),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )

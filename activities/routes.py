@@ -1,0 +1,95 @@
+"""Finalizing: routes flip to a new deployment, serialized per environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from activities.domains import planned_domains, point
+from dockyard.domains import MOVING_KINDS, DomainKind
+from dockyard.events import Events
+from dockyard.models import App, Deployment, Environment, now_ms
+from dockyard.payloads import (
+    ENVIRONMENT_WORKFLOW,
+    EnvironmentInput,
+    FinalizeInput,
+    FlipRoutesInput,
+    RouteChange,
+    StopDeploymentInput,
+    environment_workflow_id,
+)
+
+FOLLOWS_LIVE = frozenset({DomainKind.ENVIRONMENT, DomainKind.LIVE})
+
+
+class RouteActivities:
+    def __init__(
+        self, sessions: sessionmaker[Session], events: Events, apex: str, client: Client
+    ) -> None:
+        self._sessions = sessions
+        self._events = events
+        self._apex = apex
+        self._client = client
+
+    @activity.defn(name="finalize")
+    async def finalize(self, request: FinalizeInput) -> RouteChange:
+        """Ask the environment's workflow to flip routes; it starts if it is not running.
+
+        The update id is derived from the deployment, so a retried activity gets the
+        result of the first attempt instead of flipping twice.
+        """
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            ENVIRONMENT_WORKFLOW,
+            EnvironmentInput(
+                environment_id=request.environment_id,
+                production=request.production,
+                queues=request.queues,
+                standby_time=request.standby_time,
+                preview_idle_time=request.preview_idle_time,
+            ),
+            id=environment_workflow_id(request.environment_id),
+            task_queue=request.queues.control,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        result: RouteChange = await self._client.execute_update_with_start_workflow(
+            "finalize",
+            request,
+            start_workflow_operation=start,
+            id=f"finalize-{request.deployment_id}",
+            result_type=RouteChange,
+        )
+        return result
+
+    @activity.defn(name="flip routes")
+    def flip_routes(self, request: FlipRoutesInput) -> RouteChange:
+        """In one transaction: moving domains, the environment's and the app's current."""
+        with self._sessions.begin() as session:
+            deployment = session.get_one(Deployment, request.deployment_id)
+            environment = session.get_one(Environment, request.environment_id)
+            previous = environment.current_deployment_id
+            for kind, hostname in planned_domains(session, deployment, self._apex).items():
+                if kind in MOVING_KINDS and (request.take_live or kind not in FOLLOWS_LIVE):
+                    point(session, deployment, kind, hostname)
+            if request.take_live:
+                environment.current_deployment_id = deployment.id
+                if environment.kind == "production":
+                    session.get_one(App, deployment.app_id).current_deployment_id = deployment.id
+            deployment.status = "ready"
+            deployment.finished_at = deployment.finished_at or now_ms()
+        self._events.routes_changed(request.environment_id)
+        return RouteChange(
+            deployment_id=request.deployment_id,
+            previous_deployment_id=previous if previous != request.deployment_id else None,
+            took_live=request.take_live,
+        )
+
+    @activity.defn(name="mark stopped")
+    def mark_stopped(self, request: StopDeploymentInput) -> None:
+        with self._sessions.begin() as session:
+            deployment = session.get_one(Deployment, request.deployment_id)
+            deployment.status = request.status
+            deployment.stopped_at = now_ms()

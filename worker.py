@@ -1,0 +1,145 @@
+"""Starts dockyard's Temporal workers: the control queue and one queue per region.
+
+python worker.py                 # control queue and every configured region
+python worker.py --region eu     # only the region queue, beside that region's Docker host
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.domains import DomainActivities
+from activities.instances import InstanceActivities
+from activities.records import DeploymentRecords
+from activities.routes import RouteActivities
+from dockyard.crypto import SecretBox
+from dockyard.db import make_engine, make_sessionmaker, migrate
+from dockyard.events import Events
+from dockyard.payloads import TaskQueues
+from dockyard.runtime import DockerRuntime
+from dockyard.settings import Settings, load_settings
+from dockyard.temporal import connect, register_search_attributes
+from workflows.deployment import DeploymentWorkflow
+from workflows.environment import EnvironmentWorkflow
+
+log = logging.getLogger("dockyard.worker")
+CONNECT_ATTEMPTS = 60
+
+
+def build_workers(
+    client: Client,
+    settings: Settings,
+    executor: ThreadPoolExecutor,
+    *,
+    control: bool = True,
+    regions: list[str] | None = None,
+) -> list[Worker]:
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    events = Events(settings.redis_url)
+    queues = TaskQueues(prefix=settings.task_queue_prefix)
+    workers = []
+    if control:
+        records = DeploymentRecords(sessions)
+        domains = DomainActivities(sessions, settings.apex_domain)
+        routes = RouteActivities(sessions, events, settings.apex_domain, client)
+        workers.append(
+            Worker(
+                client,
+                task_queue=queues.control,
+                workflows=[DeploymentWorkflow, EnvironmentWorkflow],
+                activities=[
+                    records.record_progress,
+                    records.record_failure,
+                    domains.assign_domains,
+                    routes.finalize,
+                    routes.flip_routes,
+                    routes.mark_stopped,
+                ],
+                activity_executor=executor,
+            )
+        )
+    instances = InstanceActivities(
+        sessions, DockerRuntime(), SecretBox(settings.secret_key), events, settings.instance_host
+    )
+    for region in settings.regions if regions is None else regions:
+        workers.append(
+            Worker(
+                client,
+                task_queue=queues.region(region),
+                activities=[
+                    instances.start_instances,
+                    instances.wait_healthy,
+                    instances.remove_instances,
+                ],
+                activity_executor=executor,
+            )
+        )
+    return workers
+
+
+async def connect_with_retry(settings: Settings) -> Client:
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        try:
+            return await connect(settings)
+        except RuntimeError as error:
+            if attempt == CONNECT_ATTEMPTS:
+                raise
+            log.info("waiting for Temporal at %s: %s", settings.temporal_address, error)
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+async def serve(settings: Settings, *, region: str | None) -> None:
+    migrate(make_engine(settings.database_url))
+    client = await connect_with_retry(settings)
+    await register_search_attributes(client, settings.temporal_namespace)
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        workers = build_workers(
+            client,
+            settings,
+            executor,
+            control=region is None,
+            regions=[region] if region else None,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with _running(workers):
+            queues = ", ".join(worker.task_queue for worker in workers)
+            log.info("worker polling %s", queues)
+            await stop.wait()
+
+
+class _running:
+    """Run several workers together and shut them all down on exit."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self._workers = workers
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> None:
+        self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
+
+    async def __aexit__(self, *_: object) -> None:
+        await asyncio.gather(*(worker.shutdown() for worker in self._workers))
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--region", help="serve only this region's task queue")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    asyncio.run(serve(load_settings(), region=args.region))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""One deployment, start to finish: the phases read top to bottom in `run`.
+
+pending -> deploying (start instances per region, wait until healthy) -> network (domains)
+-> finalizing (routes flip through the environment's workflow) -> ready.
+Any failure ends it as `failed`, removes what it started, and leaves live traffic alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.domains import DomainActivities
+    from activities.instances import InstanceActivities
+    from activities.records import DeploymentRecords
+    from activities.routes import RouteActivities
+    from dockyard import search_attributes
+    from dockyard.payloads import (
+        DEPLOYMENT_WORKFLOW,
+        AssignDomainsInput,
+        DeploymentFailure,
+        DeploymentInput,
+        FinalizeInput,
+        InstanceRef,
+        RemoveInstancesInput,
+        StartInstancesInput,
+        StepUpdate,
+        WaitHealthyInput,
+    )
+
+RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=5)
+QUICK = timedelta(seconds=30)
+STARTUP = timedelta(minutes=5)
+
+
+@workflow.defn(name=DEPLOYMENT_WORKFLOW)
+class DeploymentWorkflow:
+    def __init__(self) -> None:
+        self._deployment_id = ""
+        self._status = "pending"
+        self._step = "queued"
+
+    @workflow.query
+    def status(self) -> str:
+        return self._status
+
+    @workflow.run
+    async def run(self, deployment: DeploymentInput) -> str:
+        self._deployment_id = deployment.deployment_id
+        try:
+            await self._skip("queued", "building", reason="image deployments need no build")
+            await self._enter("deploying")
+            await self._deploy(deployment)
+            await self._enter("network")
+            await self._assign_domains(deployment)
+            await self._enter("finalizing")
+            await self._finalize(deployment)
+            await self._complete("finalizing")
+        except ActivityError as error:
+            await self._fail(deployment, error)
+            return "failed"
+        self._set_search_status("ready")
+        return "ready"
+
+    async def _deploy(self, deployment: DeploymentInput) -> None:
+        started = await asyncio.gather(
+            *(
+                workflow.execute_activity_method(
+                    InstanceActivities.start_instances,
+                    StartInstancesInput(
+                        deployment_id=deployment.deployment_id,
+                        environment_id=deployment.environment_id,
+                        region=region.name,
+                        replicas=region.replicas,
+                        image=deployment.image or "",
+                        runtime=deployment.runtime,
+                    ),
+                    task_queue=deployment.queues.region(region.name),
+                    start_to_close_timeout=STARTUP,
+                    heartbeat_timeout=timedelta(minutes=2),
+                    retry_policy=RETRY,
+                )
+                for region in deployment.regions
+            )
+        )
+        await asyncio.gather(
+            *(
+                self._wait_healthy(deployment, region.name, instances)
+                for region, instances in zip(deployment.regions, started, strict=True)
+            )
+        )
+
+    async def _wait_healthy(
+        self, deployment: DeploymentInput, region: str, instances: list[InstanceRef]
+    ) -> None:
+        check = deployment.runtime.healthcheck
+        budget = timedelta(seconds=check.startup_deadline_seconds if check else 30)
+        await workflow.execute_activity_method(
+            InstanceActivities.wait_healthy,
+            WaitHealthyInput(
+                deployment_id=deployment.deployment_id,
+                region=region,
+                instances=instances,
+                healthcheck=check,
+                port=deployment.runtime.port,
+            ),
+            task_queue=deployment.queues.region(region),
+            start_to_close_timeout=budget + timedelta(minutes=1),
+            heartbeat_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+        )
+
+    async def _assign_domains(self, deployment: DeploymentInput) -> None:
+        await workflow.execute_activity_method(
+            DomainActivities.assign_domains,
+            AssignDomainsInput(deployment_id=deployment.deployment_id),
+            start_to_close_timeout=QUICK,
+            retry_policy=RETRY,
+        )
+
+    async def _finalize(self, deployment: DeploymentInput) -> None:
+        await workflow.execute_activity_method(
+            RouteActivities.finalize,
+            FinalizeInput(
+                deployment_id=deployment.deployment_id,
+                environment_id=deployment.environment_id,
+                production=deployment.production,
+                regions=[region.name for region in deployment.regions],
+                queues=deployment.queues,
+                standby_time=deployment.standby_time,
+                preview_idle_time=deployment.preview_idle_time,
+            ),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RETRY,
+        )
+
+    async def _fail(self, deployment: DeploymentInput, error: ActivityError) -> None:
+        cause = error.cause
+        code, message = "unknown", str(cause or error)
+        if isinstance(cause, ApplicationError):
+            code, message = cause.type or "unknown", cause.message
+        # Remove what this deployment started; nothing that serves traffic changes.
+        await asyncio.gather(
+            *(
+                workflow.execute_activity_method(
+                    InstanceActivities.remove_instances,
+                    RemoveInstancesInput(
+                        deployment_id=deployment.deployment_id,
+                        region=region.name,
+                        reason="failed",
+                        grace_seconds=0,  # it never served traffic
+                    ),
+                    task_queue=deployment.queues.region(region.name),
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=RETRY,
+                )
+                for region in deployment.regions
+            )
+        )
+        await workflow.execute_local_activity_method(
+            DeploymentRecords.record_failure,
+            DeploymentFailure(
+                deployment_id=deployment.deployment_id, step=self._step, code=code, message=message
+            ),
+            start_to_close_timeout=QUICK,
+            retry_policy=RETRY,
+        )
+        self._set_search_status("failed")
+
+    async def _skip(self, *steps: str, reason: str) -> None:
+        for step in steps:
+            await self._record(step=step, step_status="skipped", message=reason)
+
+    async def _enter(self, step: str) -> None:
+        if self._step != "queued":
+            await self._complete(self._step)
+        self._step = step
+        await self._record(status=step, step=step, step_status="running")
+        self._set_search_status(step)
+
+    async def _complete(self, step: str) -> None:
+        await self._record(step=step, step_status="completed")
+
+    def _set_search_status(self, status: str) -> None:
+        self._status = status
+        workflow.upsert_search_attributes([search_attributes.STATUS.value_set(status)])
+
+    async def _record(self, **update: str) -> None:
+        await workflow.execute_local_activity_method(
+            DeploymentRecords.record_progress,
+            StepUpdate(deployment_id=self._deployment_id, **update),
+            start_to_close_timeout=QUICK,
+            retry_policy=RETRY,
+        )
