@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
 
     apex_domain: str = "localhost"
-    workspace: str = "default"
+    workspace: str = Field(default="local", pattern=r"^[a-z0-9][a-z0-9-]*$")
     regions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["local"])
     # The region this process serves (edge, region worker); the first region when unset.
     region: str = ""

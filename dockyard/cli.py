@@ -1,0 +1,246 @@
+"""The `dockyard` command line."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from dockyard.client import ApiClient, ApiError
+from dockyard.watch import domain_urls, follow, step_lines
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+projects = typer.Typer(no_args_is_help=True, help="Projects: the top of the resource tree.")
+apps = typer.Typer(no_args_is_help=True, help="Apps of a project.")
+environments = typer.Typer(no_args_is_help=True, help="Environments of an app.")
+deployments = typer.Typer(no_args_is_help=True, help="Deployments.")
+root_keys = typer.Typer(no_args_is_help=True, help="Root keys that authenticate the API.")
+app.add_typer(projects, name="projects")
+app.add_typer(apps, name="apps")
+app.add_typer(environments, name="envs")
+app.add_typer(deployments, name="deployments")
+app.add_typer(root_keys, name="root-keys")
+
+NO_ROOT_KEY = (
+    "no root key: set DOCKYARD_ROOT_KEY (or UNKEY_ROOT_KEY), or pass --root-key. "
+    "`dockyard dev` prints one at its first start; `dockyard root-keys create` makes another."
+)
+NO_PROJECT = "no project: pass --project or set DOCKYARD_PROJECT (or UNKEY_PROJECT)"
+
+ApiUrl = Annotated[
+    str,
+    typer.Option(envvar="DOCKYARD_API_URL", help="Where the dockyard API listens."),
+]
+RootKey = Annotated[
+    str,
+    typer.Option(
+        envvar=["DOCKYARD_ROOT_KEY", "UNKEY_ROOT_KEY"],
+        show_default=False,
+        help="Root key for the API.",
+    ),
+]
+Project = Annotated[
+    str,
+    typer.Option(
+        "--project",
+        "-p",
+        envvar=["DOCKYARD_PROJECT", "UNKEY_PROJECT"],
+        show_default=False,
+        help="Project slug or id.",
+    ),
+]
+AppOption = Annotated[str, typer.Option("--app", "-a", help="App slug or id.")]
+EnvOption = Annotated[str, typer.Option("--env", "-e", help="Environment slug or id.")]
+EdgePort = Annotated[int, typer.Option(envvar="DOCKYARD_EDGE_PORT", help="The edge's port.")]
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+
+
+def fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+def client(api_url: str, root_key: str) -> ApiClient:
+    if not root_key:
+        fail(NO_ROOT_KEY)
+    return ApiClient(api_url, root_key)
+
+
+def call(api_url: str, root_key: str, operation: str, body: dict[str, Any]) -> Any:
+    with client(api_url, root_key) as api:
+        try:
+            return api.call(operation, body)
+        except ApiError as error:
+            fail(error.message)
+
+
+def require_project(project: str) -> str:
+    if not project:
+        fail(NO_PROJECT)
+    return project
+
+
+@app.command()
+def deploy(
+    image: Annotated[str, typer.Argument(help="Image to deploy, e.g. ghcr.io/acme/api:v1.")],
+    project: Project = "",
+    app_slug: AppOption = "default",
+    env: EnvOption = "production",
+    branch: Annotated[str | None, typer.Option(help="Branch the image was built from.")] = None,
+    commit: Annotated[str | None, typer.Option(help="Commit SHA the image was built from.")] = None,
+    detach: Annotated[bool, typer.Option(help="Return once the deployment is created.")] = False,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    root_key: RootKey = "",
+    edge_port: EdgePort = 8080,
+) -> None:
+    """Deploy a pre-built image and follow it until it is ready or has failed."""
+    body: dict[str, Any] = {
+        "project": require_project(project),
+        "app": app_slug,
+        "environment": env,
+        "image": {"dockerImage": image},
+        "trigger": "cli",
+    }
+    if branch or commit:
+        body["git"] = {k: v for k, v in (("branch", branch), ("commitSha", commit)) if v}
+    with client(api_url, root_key) as api:
+        try:
+            created = api.call("deployments.createDeployment", body)
+            deployment_id = created["deploymentId"]
+            typer.echo(f"deployment {deployment_id} created")
+            if detach:
+                return
+            deployment = follow(api, deployment_id, say=typer.echo)
+        except ApiError as error:
+            fail(error.message)
+    for line in step_lines(deployment):
+        typer.echo(line)
+    if deployment["status"] != "ready":
+        reason = (deployment.get("error") or {}).get("message", "no reason recorded")
+        fail(f"deployment {deployment_id} {deployment['status']}: {reason}")
+    typer.secho("ready", fg=typer.colors.GREEN)
+    for url in domain_urls(deployment, edge_port):
+        typer.echo(f"  {url}")
+
+
+@app.command()
+def dev(
+    demo: Annotated[bool, typer.Option(help="Deploy the demo app once everything is up.")] = False,
+) -> None:
+    """Run the whole stack in the foreground: Temporal with its Web UI, API, worker, edge."""
+    from dockyard.dev import run_dev
+    from dockyard.settings import load_settings
+
+    raise typer.Exit(code=run_dev(load_settings(), demo=demo))
+
+
+@projects.command("create")
+def create_project(
+    slug: str,
+    name: Annotated[str | None, typer.Option(help="Display name; the slug by default.")] = None,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    root_key: RootKey = "",
+) -> None:
+    data = call(api_url, root_key, "projects.createProject", {"slug": slug, "name": name or slug})
+    typer.echo(data["id"])
+
+
+@projects.command("list")
+def list_projects(api_url: ApiUrl = DEFAULT_API_URL, root_key: RootKey = "") -> None:
+    for project in call(api_url, root_key, "projects.listProjects", {}):
+        typer.echo(f"{project['id']}  {project['slug']}")
+
+
+@apps.command("create")
+def create_app(
+    slug: str, project: Project = "", api_url: ApiUrl = DEFAULT_API_URL, root_key: RootKey = ""
+) -> None:
+    body = {"project": require_project(project), "slug": slug, "name": slug}
+    typer.echo(call(api_url, root_key, "apps.createApp", body)["appId"])
+
+
+@apps.command("list")
+def list_apps(
+    project: Project = "", api_url: ApiUrl = DEFAULT_API_URL, root_key: RootKey = ""
+) -> None:
+    for item in call(api_url, root_key, "apps.listApps", {"project": require_project(project)}):
+        typer.echo(f"{item['id']}  {item['slug']}")
+
+
+@environments.command("create")
+def create_environment(
+    slug: str,
+    project: Project = "",
+    app_slug: AppOption = "default",
+    kind: Annotated[str, typer.Option(help="production or preview.")] = "preview",
+    api_url: ApiUrl = DEFAULT_API_URL,
+    root_key: RootKey = "",
+) -> None:
+    body = {"project": require_project(project), "app": app_slug, "slug": slug, "kind": kind}
+    typer.echo(call(api_url, root_key, "environments.createEnvironment", body)["id"])
+
+
+@environments.command("list")
+def list_environments(
+    project: Project = "",
+    app_slug: AppOption = "default",
+    api_url: ApiUrl = DEFAULT_API_URL,
+    root_key: RootKey = "",
+) -> None:
+    body = {"project": require_project(project), "app": app_slug}
+    for item in call(api_url, root_key, "environments.listEnvironments", body):
+        typer.echo(f"{item['id']}  {item['slug']}  {item['kind']}")
+
+
+@deployments.command("list")
+def list_deployments(
+    project: Project = "",
+    app_slug: Annotated[str | None, typer.Option("--app", "-a")] = None,
+    env: Annotated[str | None, typer.Option("--env", "-e")] = None,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    root_key: RootKey = "",
+) -> None:
+    body = {k: v for k, v in (("project", project), ("app", app_slug), ("environment", env)) if v}
+    for item in call(api_url, root_key, "deployments.listDeployments", body):
+        source = (item.get("docker") or {}).get("image") or (item.get("git") or {}).get("commitSha")
+        current = "  (current)" if item.get("isCurrent") else ""
+        typer.echo(
+            f"{item['id']}  {item['environment']:<12} {item['status']:<11} {source}{current}"
+        )
+
+
+@deployments.command("get")
+def get_deployment(
+    deployment_id: str,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    root_key: RootKey = "",
+    edge_port: EdgePort = 8080,
+) -> None:
+    item = call(api_url, root_key, "deployments.getDeployment", {"deploymentId": deployment_id})
+    typer.echo(f"{item['id']}  {item['status']}")
+    for line in step_lines(item):
+        typer.echo(line)
+    if item.get("error"):
+        typer.echo(f"  error: {item['error']['message']}")
+    for url in domain_urls(item, edge_port):
+        typer.echo(f"  {url}")
+
+
+@root_keys.command("create")
+def create_root_key(
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+) -> None:
+    """Create a root key directly in dockyard's database; it is shown only now."""
+    from dockyard.bootstrap import bootstrap
+    from dockyard.bootstrap import create_root_key as store_root_key
+    from dockyard.settings import load_settings
+
+    booted = bootstrap(load_settings())
+    with booted.sessions.begin() as session:
+        _, plaintext = store_root_key(session, workspace_id=booted.workspace.id, name=name)
+    typer.echo(plaintext)
+
+
+def main() -> None:
+    app()
