@@ -6,6 +6,10 @@ These run on the region's task queue, on a worker beside that region's Docker ho
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as Pending
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,12 +38,25 @@ from dockyard.runtime import (
 )
 
 PROBE_PAUSE_SECONDS = 0.1
+HEARTBEAT_SECONDS = 1.0
+T = TypeVar("T")
 NO_CHECK_DEADLINE_SECONDS = 30.0
 
 
 def failure(code: str, message: str) -> ApplicationError:
     """A failure the user must fix: retrying the activity would fail the same way."""
     return ApplicationError(message, code, type=code, non_retryable=True)
+
+
+def heartbeating(work: Callable[..., T], *args: object) -> T:
+    """Run blocking work while heartbeating, so a dead worker is noticed in seconds."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(work, *args)
+        while True:
+            try:
+                return future.result(timeout=HEARTBEAT_SECONDS)
+            except Pending:
+                activity.heartbeat()
 
 
 class InstanceActivities:
@@ -65,7 +82,8 @@ class InstanceActivities:
             raise failure(error.code, error.message) from error
 
     def _start_instances(self, request: StartInstancesInput) -> list[InstanceRef]:
-        digest = self._runtime.resolve_image(request.image)
+        # A pull can take minutes; heartbeats tell Temporal the worker is still alive.
+        digest = heartbeating(self._runtime.resolve_image, request.image)
         variables = self._variables(request)
         refs = []
         for replica in range(request.replicas):
@@ -96,7 +114,7 @@ class InstanceActivities:
     def wait_healthy(self, request: WaitHealthyInput) -> None:
         check = request.healthcheck
         if check is not None and check.initial_delay_seconds:
-            time.sleep(check.initial_delay_seconds)
+            heartbeating(time.sleep, check.initial_delay_seconds)
         budget = check.startup_deadline_seconds if check else NO_CHECK_DEADLINE_SECONDS
         deadline = time.monotonic() + budget
         waiting = {ref.container_name: ref for ref in request.instances}

@@ -36,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
 RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=5)
 QUICK = timedelta(seconds=30)
 STARTUP = timedelta(minutes=5)
+# Activities heartbeat every second: a worker killed mid-activity is noticed this fast.
+HEARTBEAT = timedelta(seconds=10)
 
 
 @workflow.defn(name=DEPLOYMENT_WORKFLOW)
@@ -82,7 +84,7 @@ class DeploymentWorkflow:
                     ),
                     task_queue=deployment.queues.region(region.name),
                     start_to_close_timeout=STARTUP,
-                    heartbeat_timeout=timedelta(minutes=2),
+                    heartbeat_timeout=HEARTBEAT,
                     retry_policy=RETRY,
                 )
                 for region in deployment.regions
@@ -111,7 +113,7 @@ class DeploymentWorkflow:
             ),
             task_queue=deployment.queues.region(region),
             start_to_close_timeout=budget + timedelta(minutes=1),
-            heartbeat_timeout=timedelta(seconds=30),
+            heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
         )
 

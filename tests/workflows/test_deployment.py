@@ -1,4 +1,5 @@
 """The deployment workflow against a real Temporal dev server, Docker engine and database."""
+
 from __future__ import annotations
 
 import httpx
@@ -41,8 +42,14 @@ async def deploy(
         )
         plan = deployment_input(deployment, seeded.production, settings)
     handle = await start_deployment(
-        client, plan, project="shop", app="default", environment="production",
-        branch="main", sha=sha, trigger="api",
+        client,
+        plan,
+        project="shop",
+        app="default",
+        environment="production",
+        branch="main",
+        sha=sha,
+        trigger="api",
     )
     await handle.result()
     with sessions() as session:
@@ -51,14 +58,19 @@ async def deploy(
 
 def serving(sessions: sessionmaker[Session], deployment_id: str) -> list[Instance]:
     with sessions() as session:
-        return list(session.scalars(
-            select(Instance).where(Instance.deployment_id == deployment_id,
-                                   Instance.status == "healthy")
-        ))
+        return list(
+            session.scalars(
+                select(Instance).where(
+                    Instance.deployment_id == deployment_id, Instance.status == "healthy"
+                )
+            )
+        )
 
 
 async def test_image_deploy_reaches_ready_with_steps_instances_and_domains(
-    temporal_client: Client, sessions: sessionmaker[Session], settings: Settings,
+    temporal_client: Client,
+    sessions: sessionmaker[Session],
+    settings: Settings,
     demo_images: dict[str, str],
 ) -> None:
     seeded = seed_app(sessions)
@@ -67,10 +79,16 @@ async def test_image_deploy_reaches_ready_with_steps_instances_and_domains(
     assert deployment.status == "ready", deployment.error_message
     assert deployment.image_digest and deployment.image_digest.startswith("sha256:")
     with sessions() as session:
-        steps = {s.name: s for s in session.scalars(
-            select(DeploymentStep).where(DeploymentStep.deployment_id == deployment.id))}
-        hosts = {d.kind: d.hostname for d in session.scalars(
-            select(Domain).where(Domain.deployment_id == deployment.id))}
+        steps = {
+            s.name: s
+            for s in session.scalars(
+                select(DeploymentStep).where(DeploymentStep.deployment_id == deployment.id)
+            )
+        }
+        hosts = {
+            d.kind: d.hostname
+            for d in session.scalars(select(Domain).where(Domain.deployment_id == deployment.id))
+        }
         environment = session.get_one(Environment, seeded.production.id)
     assert steps["queued"].status == steps["building"].status == "skipped"
     for name in ("deploying", "network", "finalizing"):
@@ -90,8 +108,11 @@ async def test_image_deploy_reaches_ready_with_steps_instances_and_domains(
 
 
 async def test_missing_image_fails_with_an_actionable_error(
-    temporal_client: Client, sessions: sessionmaker[Session], settings: Settings,
-    docker_client, demo_images: dict[str, str],
+    temporal_client: Client,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    docker_client,
+    demo_images: dict[str, str],
 ) -> None:
     seeded = seed_app(sessions)
     live = await deploy(temporal_client, sessions, settings, seeded, demo_images["v1"])
@@ -109,8 +130,11 @@ async def test_missing_image_fails_with_an_actionable_error(
 
 
 async def test_crashing_container_fails_and_is_removed(
-    temporal_client: Client, sessions: sessionmaker[Session], settings: Settings,
-    docker_client, demo_images: dict[str, str],
+    temporal_client: Client,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    docker_client,
+    demo_images: dict[str, str],
 ) -> None:
     seeded = seed_app(sessions)
     with sessions.begin() as session:
@@ -122,12 +146,20 @@ async def test_crashing_container_fails_and_is_removed(
     assert failed.status == "failed"
     assert failed.error_code == "container_exited"
     assert "the database is unreachable" in (failed.error_message or "")
-    assert docker_client.containers.list(all=True, filters={"label": f"dockyard.deployment={failed.id}"}) == []
+    assert (
+        docker_client.containers.list(
+            all=True, filters={"label": f"dockyard.deployment={failed.id}"}
+        )
+        == []
+    )
 
 
 async def test_health_check_that_never_passes_fails_the_deployment(
-    temporal_client: Client, sessions: sessionmaker[Session], settings: Settings,
-    docker_client, demo_images: dict[str, str],
+    temporal_client: Client,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    docker_client,
+    demo_images: dict[str, str],
 ) -> None:
     seeded = seed_app(sessions)
     check = HealthCheck(path="/ready", interval_seconds=1, timeout_seconds=1, failure_threshold=2)
@@ -140,4 +172,9 @@ async def test_health_check_that_never_passes_fails_the_deployment(
     assert failed.status == "failed"
     assert failed.error_code == "health_check_failed"
     assert "GET /ready answered 404" in (failed.error_message or "")
-    assert docker_client.containers.list(all=True, filters={"label": f"dockyard.deployment={failed.id}"}) == []
+    assert (
+        docker_client.containers.list(
+            all=True, filters={"label": f"dockyard.deployment={failed.id}"}
+        )
+        == []
+    )
