@@ -1,0 +1,162 @@
+"""The edge as one ASGI application: lifespan, its own endpoints, and the proxy path.
+
+Requests whose Host is an IP literal (or missing) are the edge's own: no domain can be
+an IP address, so these paths can never shadow an app's. There the edge serves
+`GET /healthz`: 200 with a JSON summary once routes are loaded, 503 before that.
+Every other request is routed by its Host to the deployment the domain points at.
+
+The hot path is plain ASGI on purpose: a Starlette Request is built only when a policy
+needs one, and responses are streamed with raw send calls (measured in bench/edge.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+
+from sentinel import problems
+from sentinel.balancer import Balancer
+from sentinel.options import EdgeOptions
+from sentinel.policies import PolicyChain
+from sentinel.proxy import Proxy
+from sentinel.route_events import follow_route_changes
+from sentinel.route_keeper import RouteKeeper
+from sentinel.routing import RouteTable, is_ip_literal, normalize_host
+from sentinel.upstream_pool import UpstreamPool
+
+log = logging.getLogger(__name__)
+
+HEALTH_PATH = "/healthz"
+# How long startup waits for the first table before serving (404s) and loading later.
+FIRST_LOAD_WAIT = 5.0
+
+
+class Edge:
+    def __init__(
+        self,
+        *,
+        load_routes: Callable[[], RouteTable],
+        region: str,
+        redis_url: str | None,
+        options: EdgeOptions | None = None,
+        policies: PolicyChain | None = None,
+        on_shutdown: Callable[[], None] | None = None,
+    ) -> None:
+        self.options = options or EdgeOptions()
+        self.region = region
+        self.routes = RouteKeeper(load_routes, poll_interval=self.options.poll_interval)
+        self.balancer = Balancer(eject_seconds=self.options.eject_seconds)
+        self.policies = policies or PolicyChain()
+        self._redis_url = redis_url
+        self._on_shutdown = on_shutdown
+        self._pool: UpstreamPool | None = None
+        self._proxy: Proxy | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            # Closing before accepting answers the upgrade with 403.
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host_header: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host_header = value
+                break
+        host = normalize_host(host_header.decode("latin-1")) if host_header else ""
+        if not host or is_ip_literal(host):
+            response = self._own_endpoint(scope, host)
+            await response(scope, receive, send)
+            return
+        route = self.routes.table.lookup(host)
+        if route is None:
+            await problems.unknown_host(host)(scope, receive, send)
+            return
+        if not route.has_instances:
+            await problems.no_healthy_instance(host, route.deployment_id)(scope, receive, send)
+            return
+        if self.policies:
+            rejection = await self.policies.evaluate(Request(scope, receive), route)
+            if rejection is not None:
+                await rejection(scope, receive, send)
+                return
+        assert self._proxy is not None, "the edge serves requests only after its lifespan start"
+        await self._proxy.forward(scope, receive, send, route, host_header)
+
+    def _own_endpoint(self, scope: Scope, host: str) -> Response:
+        if scope["path"] != HEALTH_PATH or scope["method"] not in ("GET", "HEAD"):
+            return problems.unknown_host(host)
+        if not self.routes.loaded:
+            return problems.Problem(503, "routes_not_loaded", problems.ROUTES_NOT_LOADED)
+        table = self.routes.table
+        return JSONResponse(
+            {
+                "status": "ok",
+                "region": self.region,
+                "hosts": len(table),
+                "routesAgeSeconds": round(time.time() - table.loaded_at, 3),
+            },
+            headers={"cache-control": "no-store"},
+        )
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message: Message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as error:
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def start(self) -> None:
+        self._pool = UpstreamPool(
+            connect_timeout=self.options.connect_timeout,
+            read_timeout=self.options.read_timeout,
+            keepalive_seconds=self.options.keepalive_seconds,
+        )
+        self._proxy = Proxy(self._pool, self.balancer)
+        # Serve with a table when the DB answers; when it does not, start anyway (an
+        # edge that cannot start is worse than one that answers 404 for a few seconds).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.routes.reload(), timeout=FIRST_LOAD_WAIT)
+        self._tasks.append(asyncio.create_task(self.routes.run(), name="sentinel-routes"))
+        if self._redis_url:
+            follow = follow_route_changes(
+                self._redis_url,
+                self.routes.changed,
+                retry_seconds=self.options.redis_retry_seconds,
+            )
+            self._tasks.append(asyncio.create_task(follow, name="sentinel-route-events"))
+        log.info("edge started in region %s with %d hosts", self.region, len(self.routes.table))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        if self._on_shutdown is not None:
+            self._on_shutdown()

@@ -1,0 +1,102 @@
+"""Which headers cross the edge, in each direction, and the X-Forwarded-* it adds.
+
+Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection, not the message:
+they are dropped both ways, together with every header the Connection header names.
+
+X-Forwarded-For is *replaced* by the address of the peer that connected to the edge,
+never appended to. The edge is the first hop dockyard controls, facing the internet:
+whatever X-Forwarded-For (or Forwarded, X-Real-IP) a client sends is its own claim, and
+passing it on would let any client pick the address that IP rules, rate limits and app
+logs see. When a trusted load balancer is ever put in front of the edge, appending
+becomes safe for that hop only, and belongs behind an explicit list of trusted peers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",  # not standard, but still sent by old clients
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+
+# Set by the edge alone (see the module docstring); a client's own values are dropped.
+FORWARDING = frozenset(
+    {
+        b"forwarded",
+        b"x-forwarded-for",
+        b"x-forwarded-host",
+        b"x-forwarded-port",
+        b"x-forwarded-proto",
+        b"x-real-ip",
+    }
+)
+
+# The edge's HTTP server already answered "Expect: 100-continue" for this hop.
+REQUEST_ONLY_DROPPED = frozenset({b"expect"})
+
+_REQUEST_DROPPED = HOP_BY_HOP | FORWARDING | REQUEST_ONLY_DROPPED
+
+
+def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """Header names listed in Connection: hop-by-hop for this message only."""
+    tokens: set[bytes] = set()
+    for name, value in headers:
+        if name.lower() == b"connection":
+            tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    return frozenset(tokens)
+
+
+def upstream_request_headers(
+    headers: list[tuple[bytes, bytes]],
+    *,
+    client_ip: str | None,
+    scheme: str,
+    host: bytes | None,
+    chunked: bool = False,
+) -> list[tuple[bytes, bytes]]:
+    """The request headers an instance receives, Host kept as the client sent it.
+
+    `headers` come from the ASGI scope (names already lower-case). `chunked` says the
+    edge re-frames the body with chunked encoding: a client that sent Transfer-Encoding
+    must not also get its Content-Length through (the classic request smuggling pair).
+    """
+    dropped = _REQUEST_DROPPED
+    if chunked:
+        dropped = dropped | {b"content-length"}
+    if any(name == b"connection" for name, _ in headers):
+        dropped = dropped | _connection_tokens(headers)
+    forwarded = [(name, value) for name, value in headers if name not in dropped]
+    if chunked:
+        forwarded.append((b"transfer-encoding", b"chunked"))
+    if client_ip:
+        forwarded.append((b"x-forwarded-for", client_ip.encode("latin-1")))
+    forwarded.append((b"x-forwarded-proto", scheme.encode("latin-1")))
+    if host is not None:
+        forwarded.append((b"x-forwarded-host", host))
+    return forwarded
+
+
+def downstream_response_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+) -> list[tuple[bytes, bytes]]:
+    """The response headers the client receives: the instance's, less hop-by-hop ones.
+
+    `headers` are raw (any case) as the instance sent them. Content-Length is kept, so the
+    edge's server frames the body the same way; Transfer-Encoding is its own business.
+    """
+    headers = list(headers)
+    lowered = [(name.lower(), value) for name, value in headers]
+    dropped = HOP_BY_HOP
+    if any(name == b"connection" for name, _ in lowered):
+        dropped = dropped | _connection_tokens(lowered)
+    return [(name, value) for name, value in lowered if name not in dropped]

@@ -1,0 +1,71 @@
+"""Errors the edge answers itself, as RFC 7807 problem+json bodies.
+
+`type` is "about:blank", so `title` is the HTTP status phrase (RFC 7807 section 4.2);
+`code` tells the edge's errors apart for machines, `detail` for people. An edge error
+also carries the header `x-dockyard-edge-error`, so nobody mistakes it for the app's own.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+from starlette.responses import Response
+
+PROBLEM_JSON = "application/problem+json"
+EDGE_ERROR_HEADER = "x-dockyard-edge-error"
+
+UNKNOWN_HOST = "no deployment is serving {host}"
+NO_HOST = "the request has no Host header, so no deployment can be chosen"
+NO_HEALTHY_INSTANCE = "deployment {deployment} of {host} has no healthy instance right now"
+ALL_INSTANCES_FAILED = "no instance of deployment {deployment} of {host} could be reached"
+UPSTREAM_FAILED = "the instance of deployment {deployment} of {host} failed to answer: {reason}"
+UPSTREAM_TIMEOUT = (
+    "the instance of deployment {deployment} of {host} did not answer within {seconds:g} s"
+)
+ROUTES_NOT_LOADED = "the edge has not loaded its routes from the database yet"
+
+
+class Problem(Response):
+    media_type = PROBLEM_JSON
+
+    def __init__(self, status: int, code: str, detail: str, **extra: object) -> None:
+        body = {
+            "type": "about:blank",
+            "title": HTTPStatus(status).phrase,
+            "status": status,
+            "detail": detail,
+            "code": code,
+            **extra,
+        }
+        super().__init__(
+            json.dumps(body).encode(),
+            status_code=status,
+            headers={EDGE_ERROR_HEADER: code, "cache-control": "no-store"},
+        )
+
+
+def unknown_host(host: str) -> Problem:
+    if not host:
+        return Problem(404, "unknown_host", NO_HOST)
+    return Problem(404, "unknown_host", UNKNOWN_HOST.format(host=host), host=host)
+
+
+def no_healthy_instance(host: str, deployment: str) -> Problem:
+    detail = NO_HEALTHY_INSTANCE.format(host=host, deployment=deployment)
+    return Problem(503, "no_healthy_instance", detail, host=host, deploymentId=deployment)
+
+
+def all_instances_failed(host: str, deployment: str) -> Problem:
+    detail = ALL_INSTANCES_FAILED.format(host=host, deployment=deployment)
+    return Problem(502, "upstream_unreachable", detail, host=host, deploymentId=deployment)
+
+
+def upstream_failed(host: str, deployment: str, reason: str) -> Problem:
+    detail = UPSTREAM_FAILED.format(host=host, deployment=deployment, reason=reason)
+    return Problem(502, "upstream_failed", detail, host=host, deploymentId=deployment)
+
+
+def upstream_timeout(host: str, deployment: str, seconds: float) -> Problem:
+    detail = UPSTREAM_TIMEOUT.format(host=host, deployment=deployment, seconds=seconds)
+    return Problem(504, "upstream_timeout", detail, host=host, deploymentId=deployment)

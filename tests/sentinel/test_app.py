@@ -1,0 +1,107 @@
+"""The edge as a user meets it: routing by Host, its own errors, its health endpoint."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from tests.sentinel.conftest import Rows, StartEdge, Upstream
+
+StartUpstream = Callable[..., Awaitable[Upstream]]
+
+
+async def answered_by(running, host: str, path: str = "/") -> str:  # type: ignore[no-untyped-def]
+    async with await running.get(host, path) as response:
+        assert response.status == 200
+        return str(json.loads(await response.read())["instance"])
+
+
+async def test_routes_each_host_to_the_deployment_its_domain_points_at(
+    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
+) -> None:
+    shop, blog = await upstreams("shop"), await upstreams("blog")
+    rows.route("shop-acme.localhost", shop.address)
+    rows.route("blog-acme.localhost", blog.address)
+    running = await start_edge()
+
+    assert await answered_by(running, "shop-acme.localhost") == "shop"
+    assert await answered_by(running, "Blog-Acme.localhost:8080") == "blog"
+
+
+async def test_unknown_host_is_a_404_problem(start_edge: StartEdge, rows: Rows) -> None:
+    rows.domain("soon-acme.localhost", None)  # assigned, not routed yet
+    running = await start_edge()
+
+    for host in ("nope.localhost", "soon-acme.localhost"):
+        status, content_type, body = await running.problem(host)
+        assert status == 404
+        assert content_type == "application/problem+json"
+        assert body["detail"] == f"no deployment is serving {host}"
+        assert body["title"] == "Not Found"
+        assert body["status"] == 404
+
+
+async def test_deployment_without_healthy_instance_is_a_503_problem(
+    start_edge: StartEdge, rows: Rows
+) -> None:
+    deployment = rows.deployment()
+    rows.instance(deployment, "127.0.0.1:9", status="starting")
+    rows.domain("shop-acme.localhost", deployment)
+    running = await start_edge()
+
+    status, content_type, body = await running.problem("shop-acme.localhost")
+
+    assert status == 503
+    assert content_type == "application/problem+json"
+    assert body["code"] == "no_healthy_instance"
+    assert deployment in str(body["detail"])
+
+
+async def test_health_lives_on_ip_hosts_so_an_apps_own_healthz_still_works(
+    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
+) -> None:
+    shop = await upstreams("shop")
+    rows.route("shop-acme.localhost", shop.address)
+    running = await start_edge(region="eu")
+
+    async with running.client.get(f"{running.url}/healthz") as response:
+        assert response.status == 200
+        health = await response.json()
+    assert health["status"] == "ok"
+    assert health["region"] == "eu"
+    assert health["hosts"] == 1
+    assert await answered_by(running, "shop-acme.localhost", "/healthz") == "shop"
+    async with running.client.get(f"{running.url}/anything-else") as response:
+        assert response.status == 404
+
+
+async def test_own_region_serves_and_another_region_only_when_none_is_healthy_there(
+    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
+) -> None:
+    near, far = await upstreams("near"), await upstreams("far")
+    deployment = rows.deployment()
+    near_id = rows.instance(deployment, near.address, region="eu")
+    rows.instance(deployment, far.address, region="us")
+    rows.domain("shop-acme.localhost", deployment)
+    running = await start_edge(region="eu")
+
+    assert {await answered_by(running, "shop-acme.localhost") for _ in range(20)} == {"near"}
+    rows.instance_status(near_id, "stopped")
+    await running.edge.routes.reload()
+    assert {await answered_by(running, "shop-acme.localhost") for _ in range(5)} == {"far"}
+
+
+async def test_websocket_upgrade_is_refused_for_now(
+    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
+) -> None:
+    shop = await upstreams("shop")
+    rows.route("shop-acme.localhost", shop.address)
+    running = await start_edge()
+    headers = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }
+    async with await running.get("shop-acme.localhost", headers=headers) as response:
+        assert response.status != 101
