@@ -45,6 +45,8 @@ FORWARDING = frozenset(
 REQUEST_ONLY_DROPPED = frozenset({b"expect"})
 
 _REQUEST_DROPPED = HOP_BY_HOP | FORWARDING | REQUEST_ONLY_DROPPED
+# Connection values that name no other header: the common case, checked without parsing.
+_PLAIN_CONNECTION = frozenset({b"keep-alive", b"close"})
 
 
 def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
@@ -54,6 +56,14 @@ def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[byte
         if name.lower() == b"connection":
             tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
     return frozenset(tokens)
+
+
+def _dropped(base: frozenset[bytes], headers: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """`base` plus what a Connection header lists beyond the usual keep-alive or close."""
+    for name, value in headers:
+        if name == b"connection" and value.lower() not in _PLAIN_CONNECTION:
+            return base | _connection_tokens(headers)
+    return base
 
 
 def upstream_request_headers(
@@ -73,8 +83,7 @@ def upstream_request_headers(
     dropped = _REQUEST_DROPPED
     if chunked:
         dropped = dropped | {b"content-length"}
-    if any(name == b"connection" for name, _ in headers):
-        dropped = dropped | _connection_tokens(headers)
+    dropped = _dropped(dropped, headers)
     forwarded = [(name, value) for name, value in headers if name not in dropped]
     if chunked:
         forwarded.append((b"transfer-encoding", b"chunked"))
@@ -94,9 +103,6 @@ def downstream_response_headers(
     `headers` are raw (any case) as the instance sent them. Content-Length is kept, so the
     edge's server frames the body the same way; Transfer-Encoding is its own business.
     """
-    headers = list(headers)
     lowered = [(name.lower(), value) for name, value in headers]
-    dropped = HOP_BY_HOP
-    if any(name == b"connection" for name, _ in lowered):
-        dropped = dropped | _connection_tokens(lowered)
+    dropped = _dropped(HOP_BY_HOP, lowered)
     return [(name, value) for name, value in lowered if name not in dropped]

@@ -78,6 +78,9 @@ def normalize_host(header: str) -> str:
 
 def is_ip_literal(host: str) -> bool:
     """True for "127.0.0.1" and "[::1]": names no domain can ever have."""
+    # A DNS name's last label is never all digits: most hosts need no parsing at all.
+    if not host or not (host[-1].isdigit() or host[0] == "["):
+        return False
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:

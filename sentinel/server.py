@@ -87,6 +87,11 @@ async def serve(edge: Edge, *, host: str, port: int) -> None:
 
 
 async def _serve_with_uvicorn(edge: Edge, *, host: str, port: int) -> None:
+    await uvicorn_server(edge, host=host, port=port).serve()
+
+
+def uvicorn_server(edge: Edge, *, host: str, port: int) -> Any:
+    """The fallback server: `await server.serve()`, end with `server.should_exit = True`."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -105,7 +110,7 @@ async def _serve_with_uvicorn(edge: Edge, *, host: str, port: int) -> None:
         date_header=False,
         log_config=None,
     )
-    await uvicorn.Server(config).serve()
+    return uvicorn.Server(config)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from dockyard.models import Deployment, Domain, Instance
 from dockyard.settings import Settings
 from sentinel.app import Edge
 from sentinel.options import EdgeOptions
-from sentinel.server import create_edge, granian_server
+from sentinel.server import create_edge, granian_server, uvicorn_server
 from tests.seed import seed_app
 
 
@@ -207,22 +207,45 @@ class RunningEdge:
 StartEdge = Callable[..., Awaitable[RunningEdge]]
 
 
+class Server:
+    """The edge's HTTP server in this test's event loop: granian, or the uvicorn fallback."""
+
+    def __init__(self, kind: str, edge: Edge, port: int) -> None:
+        self.kind = kind
+        if kind == "granian":
+            self._server = granian_server(edge, host="127.0.0.1", port=port)
+        else:
+            self._server = uvicorn_server(edge, host="127.0.0.1", port=port)
+        self._task = asyncio.create_task(self._server.serve())
+
+    async def stop(self) -> None:
+        if self.kind == "granian":
+            self._server.stop()
+        else:
+            self._server.should_exit = True
+        await asyncio.wait_for(self._task, timeout=10)
+
+
 @pytest.fixture
-async def start_edge(sessions: sessionmaker[Session], redis_url: str) -> AsyncIterator[StartEdge]:
-    """Start edges on real ports with granian, the production server; all stop at the end."""
-    running: list[tuple[object, asyncio.Task[None], aiohttp.ClientSession]] = []
+async def start_edge(sessions: sessionmaker[Session]) -> AsyncIterator[StartEdge]:
+    """Start edges on real ports (granian, the production server, unless asked); all stop
+    at the end of the test."""
+    running: list[tuple[Server, aiohttp.ClientSession]] = []
 
     async def start(
-        *, region: str = "local", redis: str | None = None, **options: float
+        *,
+        region: str = "local",
+        redis: str | None = None,
+        server: str = "granian",
+        **options: float,
     ) -> RunningEdge:
         settings = Settings(region=region, regions=[region], redis_url=redis or "")
         options.setdefault("poll_interval", 30.0)  # tests reload explicitly unless they poll
         edge = create_edge(settings, sessions=sessions, options=EdgeOptions(**options))
         port = free_port()
-        server = granian_server(edge, host="127.0.0.1", port=port)
-        task = asyncio.create_task(server.serve())
+        serving = Server(server, edge, port)
         client = aiohttp.ClientSession(auto_decompress=False)
-        running.append((server, task, client))
+        running.append((serving, client))
         url = f"http://127.0.0.1:{port}"
         for _ in range(200):
             try:
@@ -235,7 +258,6 @@ async def start_edge(sessions: sessionmaker[Session], redis_url: str) -> AsyncIt
         raise RuntimeError("the edge did not start")
 
     yield start
-    for server, task, client in running:
+    for serving, client in running:
         await client.close()
-        server.stop()  # type: ignore[attr-defined]
-        await asyncio.wait_for(task, timeout=10)
+        await serving.stop()

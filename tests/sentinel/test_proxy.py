@@ -7,12 +7,15 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import pytest
 from aiohttp import web
 
 from tests.sentinel.conftest import Rows, StartEdge, Upstream, refusing_address
 
 StartUpstream = Callable[..., Awaitable[Upstream]]
 HOST = "shop-acme.localhost"
+# Behaviour that depends on the server's ASGI details runs on the uvicorn fallback too.
+SERVERS = pytest.mark.parametrize("server", ["granian", "uvicorn"])
 
 
 async def test_method_path_query_headers_and_body_reach_the_app_unchanged(
@@ -68,12 +71,13 @@ async def test_status_and_response_headers_come_back_as_the_app_sent_them(
         assert "X-Internal" not in response.headers
 
 
+@SERVERS
 async def test_hop_by_hop_request_headers_are_dropped_and_forwarded_headers_set(
-    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
+    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream, server: str
 ) -> None:
     shop = await upstreams("shop")
     rows.route(HOST, shop.address)
-    running = await start_edge()
+    running = await start_edge(server=server)
 
     async with await running.get(
         HOST,
@@ -138,8 +142,9 @@ async def test_large_bodies_stream_both_ways_intact(
         assert received.hexdigest() == expected.hexdigest()
 
 
+@SERVERS
 async def test_response_streams_before_the_app_has_finished_it(
-    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
+    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream, server: str
 ) -> None:
     first_seen = asyncio.Event()
 
@@ -154,7 +159,7 @@ async def test_response_streams_before_the_app_has_finished_it(
 
     shop = await upstreams("shop", {"/events": events})
     rows.route(HOST, shop.address)
-    running = await start_edge()
+    running = await start_edge(server=server)
 
     async with await running.get(HOST, "/events") as response:
         assert await response.content.readuntil(b"\n\n") == b"data: one\n\n"
@@ -186,8 +191,9 @@ async def test_request_body_streams_before_the_client_has_finished_it(
         assert await response.text() == "first-second"
 
 
+@SERVERS
 async def test_endless_stream_stops_at_the_app_when_the_client_leaves(
-    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
+    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream, server: str
 ) -> None:
     app_saw_disconnect = asyncio.Event()
 
@@ -204,7 +210,7 @@ async def test_endless_stream_stops_at_the_app_when_the_client_leaves(
 
     shop = await upstreams("shop", {"/endless": endless})
     rows.route(HOST, shop.address)
-    running = await start_edge()
+    running = await start_edge(server=server)
 
     response = await running.get(HOST, "/endless")
     await response.content.readexactly(5)

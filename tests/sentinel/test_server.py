@@ -1,0 +1,51 @@
+"""`python -m sentinel`: the edge as the rest of dockyard starts it, in its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+
+from tests.sentinel.conftest import Rows, Upstream, free_port
+
+StartUpstream = Callable[..., Awaitable[Upstream]]
+HOST = "shop-acme.localhost"
+
+
+async def test_python_m_sentinel_serves_routes_from_its_settings_and_stops_on_sigterm(
+    rows: Rows, upstreams: StartUpstream, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    shop = await upstreams("shop")
+    rows.route(HOST, shop.address)
+    port = free_port()
+    environment = os.environ | {
+        "DOCKYARD_DATABASE_URL": database_url,
+        "DOCKYARD_REDIS_URL": redis_url,
+        "DOCKYARD_HOME": str(tmp_path),
+        "DOCKYARD_EDGE_PORT": str(port),
+        "DOCKYARD_BIND_HOST": "127.0.0.1",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sentinel", env=environment, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with aiohttp.ClientSession() as client:
+            for _ in range(300):
+                try:
+                    async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            async with client.get(f"http://127.0.0.1:{port}/", headers={"Host": HOST}) as response:
+                assert response.status == 200
+                assert (await response.json())["instance"] == "shop"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=15)
+    assert process.returncode == 0, stderr.decode()
