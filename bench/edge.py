@@ -40,6 +40,17 @@ http {{
         keepalive_requests 1000000;
         location / {{ return 200 "ok\\n"; }}
     }}
+    # The reference proxy: what a mature C proxy achieves on this machine right now.
+    upstream app {{ server 127.0.0.1:{port}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{proxy_port} backlog=4096;
+        keepalive_requests 1000000;
+        location / {{
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
 }}
 """
 AIOHTTP_UPSTREAM = """
@@ -72,19 +83,18 @@ def wait_for(url: str, host: str | None = None, timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
-def start_upstream(stack: ExitStack, workdir: Path, port: int) -> str:
+def start_upstream(stack: ExitStack, workdir: Path, port: int, proxy_port: int) -> str | None:
+    """Start the upstream; return its name, or None when no nginx (so no reference proxy)."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
     if nginx:
         conf = workdir / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+        conf.write_text(NGINX_CONF.format(dir=workdir, port=port, proxy_port=proxy_port))
         command = [nginx, "-c", str(conf), "-p", str(workdir), "-e", str(workdir / "error.log")]
-        name = "nginx return 200"
     else:
         command = [sys.executable, "-c", AIOHTTP_UPSTREAM % port]
-        name = "aiohttp web server"
     stack.enter_context(running(command))
     wait_for(f"http://127.0.0.1:{port}/")
-    return name
+    return "nginx return 200" if nginx else None
 
 
 def prepare_database(path: Path, upstream_port: int) -> str:
@@ -136,13 +146,19 @@ def prepare_database(path: Path, upstream_port: int) -> str:
 class running:
     """A child process for the length of a `with` block."""
 
-    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str] | None = None, log: Path | None = None
+    ) -> None:
         self._command = command
         self._env = env
+        self._log = log
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> subprocess.Popen[bytes]:
-        self._process = subprocess.Popen(self._command, env=self._env)
+        output = self._log.open("wb") if self._log else None
+        self._process = subprocess.Popen(
+            self._command, env=self._env, stdout=output, stderr=subprocess.STDOUT
+        )
         return self._process
 
     def __exit__(self, *_: object) -> None:
@@ -179,8 +195,8 @@ def main() -> None:
         sys.exit("wrk is missing: apt-get install -y wrk")
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        upstream_port, edge_port = free_port(), free_port()
-        upstream = start_upstream(stack, workdir, upstream_port)
+        upstream_port, edge_port, proxy_port = free_port(), free_port(), free_port()
+        upstream = start_upstream(stack, workdir, upstream_port, proxy_port)
         database_url = prepare_database(workdir / "dockyard.db", upstream_port)
         env = os.environ | {
             "DOCKYARD_DATABASE_URL": database_url,
@@ -189,24 +205,29 @@ def main() -> None:
             "DOCKYARD_BIND_HOST": "127.0.0.1",
             "DOCKYARD_REGIONS": "local",
         }
-        stack.enter_context(running([sys.executable, "-m", "sentinel"], env=env))
-        wait_for(f"http://127.0.0.1:{edge_port}/healthz")
-        wait_for(f"http://127.0.0.1:{edge_port}/", host=HOST)
-        runs = {
-            f"upstream direct ({upstream})": (f"http://127.0.0.1:{upstream_port}/", None),
-            "through the edge": (f"http://127.0.0.1:{edge_port}/", HOST),
-        }
+        edge_log = workdir / "edge.log"
+        stack.enter_context(running([sys.executable, "-m", "sentinel"], env=env, log=edge_log))
+        try:
+            wait_for(f"http://127.0.0.1:{edge_port}/healthz")
+            wait_for(f"http://127.0.0.1:{edge_port}/", host=HOST)
+        except OSError:
+            sys.exit(f"the edge did not come up:\n{edge_log.read_text()}")
+        runs = {f"upstream direct ({upstream or 'aiohttp web server'})": (upstream_port, None)}
+        if upstream:
+            runs["nginx proxy_pass, keepalive (reference)"] = (proxy_port, None)
+        runs["through the edge (python -m sentinel)"] = (edge_port, HOST)
         results = {}
-        for name, (url, host) in runs.items():
+        for name, (port, host) in runs.items():
+            url = f"http://127.0.0.1:{port}/"
             wrk(url, duration=1, connections=args.connections, host=host)  # warm up
             results[name] = wrk(
                 url, duration=args.duration, connections=args.connections, host=host
             )
     print(f"\nwrk -t1 -c{args.connections} -d{args.duration}s")
-    print(f"{'path':<40} {'requests/s':>12} {'p50':>10} {'p99':>10}  non-2xx/errors")
+    print(f"{'path':<44} {'requests/s':>12} {'p50':>10} {'p99':>10}  non-2xx/errors")
     for name, result in results.items():
         print(
-            f"{name:<40} {result['rps']:>12} {result['p50']:>10} {result['p99']:>10}  "
+            f"{name:<44} {result['rps']:>12} {result['p50']:>10} {result['p99']:>10}  "
             f"{result['errors']}"
         )
 

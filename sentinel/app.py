@@ -156,7 +156,7 @@ class Edge:
                 await task
         self._tasks.clear()
         if self._pool is not None:
-            self._pool.close()
+            await self._pool.aclose()
             self._pool = None
         if self._on_shutdown is not None:
             self._on_shutdown()
