@@ -1,0 +1,1 @@
+"""dockyard's control plane: the Unkey-v2-compatible REST API."""

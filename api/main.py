@@ -1,0 +1,59 @@
+"""The FastAPI application: startup, one router per resource, Unkey's error shape."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Services
+from api.errors import install_error_handlers
+from api.routes import apps, deployments, environments, projects
+from api.temporal import TemporalConnection
+from dockyard.bootstrap import bootstrap
+from dockyard.crypto import SecretBox
+from dockyard.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROUTERS = (projects.router, apps.router, environments.router, deployments.router)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Migrations, the workspace and the root key from DOCKYARD_ROOT_KEY: every start.
+        booted = await run_in_threadpool(bootstrap, settings)
+        if booted.new_root_key:
+            # The key is stored only as a hash: this is the one time it can be shown.
+            log.warning("created the first root key (shown only now): %s", booted.new_root_key)
+        temporal = TemporalConnection(settings)
+        keep_connected = asyncio.create_task(temporal.run(), name="temporal-connection")
+        app.state.services = Services(
+            settings=settings,
+            sessions=booted.sessions,
+            box=SecretBox(settings.secret_key),
+            temporal=temporal,
+        )
+        try:
+            yield
+        finally:
+            keep_connected.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keep_connected
+            booted.sessions.kw["bind"].dispose()
+
+    app = FastAPI(
+        title="dockyard",
+        summary="Self-hosted deployments, on Unkey's v2 API.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,184 @@
+"""deployments.createDeployment / getDeployment / listDeployments."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from temporalio.service import RPCError
+
+from api.auth import Caller
+from api.crud import deployment_queries as queries
+from api.crud import deployments as crud
+from api.crud.lookup import find_app_environment
+from api.deployment_view import deployment_out
+from api.deps import (
+    BoxDep,
+    MetaDep,
+    ReportedTriggerDep,
+    RootKeyDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+)
+from api.errors import UNAVAILABLE_RESPONSE
+from api.routes import resource_router
+from api.schemas.base import Envelope, Page
+from api.schemas.deployments import (
+    CreateDeployment,
+    DeploymentCreated,
+    DeploymentOut,
+    GetDeployment,
+    ListDeployments,
+)
+from dockyard.crypto import SecretBox
+from dockyard.models import App, Environment, Project
+from dockyard.settings import Settings
+from dockyard.temporal import ensure_environment_workflow, start_deployment
+
+log = logging.getLogger(__name__)
+router = resource_router("deployments")
+
+# What a failed start looks like when Temporal, not dockyard, is the problem.
+TEMPORAL_ERRORS = (RPCError, RuntimeError, OSError, TimeoutError)
+
+
+@router.post("/v2/deployments.createDeployment", status_code=201, responses=UNAVAILABLE_RESPONSE)
+async def create_deployment(
+    body: CreateDeployment,
+    session: SessionDep,
+    caller: RootKeyDep,
+    settings: SettingsDep,
+    box: BoxDep,
+    temporal: TemporalDep,
+    reported_trigger: ReportedTriggerDep,
+    meta: MetaDep,
+) -> Envelope[DeploymentCreated]:
+    """Deploy a pre-built image (`image`) or re-run an earlier deployment (`deployment`).
+
+    Answers once the deployment row is committed and its workflow started; the rollout
+    itself runs in Temporal, so poll deployments.getDeployment for its progress.
+    """
+    # The database is synchronous: its work runs in the thread pool, off the event loop.
+    target = await run_in_threadpool(_resolve, session, caller, body)
+    # Asked only now, so a bad request is a 4xx even while Temporal is down, and before
+    # anything is written, so a 503 here leaves nothing behind for the SDK's retries.
+    client = await temporal.client()
+    start = await run_in_threadpool(
+        _insert, session, target, settings, box, body.trigger or reported_trigger or "api"
+    )
+    try:
+        await ensure_environment_workflow(client, start.environment)
+        await start_deployment(
+            client,
+            start.deployment,
+            project=start.project_slug,
+            app=start.app_slug,
+            environment=start.environment_slug,
+            branch=start.branch,
+            sha=start.sha,
+            trigger=start.trigger,
+        )
+    except Exception as error:
+        # Whatever went wrong, the row must not stay pending with no workflow behind it.
+        unreachable = isinstance(error, TEMPORAL_ERRORS)
+        reason = temporal.failed(error) if unreachable else repr(error)
+        await run_in_threadpool(_fail, session, start.deployment_id, reason)
+        if not unreachable:
+            raise
+        log.warning("deployment %s not started: %s", start.deployment_id, reason)
+        raise temporal.unavailable(
+            reason,
+            f"Deployment {start.deployment_id} was marked failed; deploy again once "
+            "Temporal is up.",
+        ) from error
+    return Envelope(meta=meta, data=DeploymentCreated(deployment_id=start.deployment_id))
+
+
+@dataclass(frozen=True)
+class _Target:
+    project: Project
+    app: App
+    environment: Environment
+    source: crud.ImageToDeploy
+
+
+def _resolve(session: Session, caller: Caller, body: CreateDeployment) -> _Target:
+    project, app, environment = find_app_environment(
+        session,
+        workspace_id=caller.workspace_id,
+        project=body.project,
+        app=body.app,
+        environment=body.environment,
+    )
+    caller.require("environment", "create_deployment", environment.id)
+    if body.image is not None:
+        source = crud.image_from_request(body.image.docker_image, body.git)
+    else:
+        assert body.deployment is not None  # CreateDeployment guarantees one source
+        source = crud.image_of_earlier(
+            session,
+            workspace_id=caller.workspace_id,
+            app=app,
+            deployment_id=body.deployment.deployment_id,
+        )
+    return _Target(project, app, environment, source)
+
+
+def _insert(
+    session: Session, target: _Target, settings: Settings, box: SecretBox, trigger: str
+) -> crud.WorkflowStart:
+    start = crud.create_deployment(
+        session,
+        settings=settings,
+        box=box,
+        project=target.project,
+        app=target.app,
+        environment=target.environment,
+        source=target.source,
+        trigger=trigger,
+    )
+    session.commit()
+    return start
+
+
+def _fail(session: Session, deployment_id: str, reason: str) -> None:
+    crud.mark_not_started(session, deployment_id=deployment_id, reason=reason)
+    session.commit()
+
+
+@router.post("/v2/deployments.getDeployment")
+def get_deployment(
+    body: GetDeployment, session: SessionDep, caller: RootKeyDep, meta: MetaDep
+) -> Envelope[DeploymentOut]:
+    """Unkey's Deployment, plus `steps`: each workflow phase with its start and end."""
+    record = queries.get_deployment(
+        session, workspace_id=caller.workspace_id, deployment_id=body.deployment_id
+    )
+    caller.require("environment", "read_deployment", record.deployment.environment_id)
+    domains = queries.domains_of(session, deployment_ids=[record.deployment.id])
+    steps = queries.steps_of(session, deployment_id=record.deployment.id)
+    return Envelope(
+        meta=meta,
+        data=deployment_out(record, domains=domains[record.deployment.id], steps=steps),
+    )
+
+
+@router.post("/v2/deployments.listDeployments")
+def list_deployments(
+    body: ListDeployments, session: SessionDep, caller: RootKeyDep, meta: MetaDep
+) -> Page[DeploymentOut]:
+    caller.require("environment", "read_deployment")
+    records, pagination = queries.list_deployments(
+        session, workspace_id=caller.workspace_id, filters=body
+    )
+    domains = queries.domains_of(
+        session, deployment_ids=[record.deployment.id for record in records]
+    )
+    return Page(
+        meta=meta,
+        data=[deployment_out(r, domains=domains[r.deployment.id]) for r in records],
+        pagination=pagination,
+    )
