@@ -21,6 +21,7 @@ from dockyard.db import make_engine, make_sessionmaker
 from dockyard.settings import Settings, load_settings
 from sentinel.app import Edge
 from sentinel.options import EdgeOptions
+from sentinel.policies import PolicyChain
 from sentinel.route_loader import load_route_table
 from sentinel.routing import RouteTable
 
@@ -32,6 +33,7 @@ def create_edge(
     *,
     sessions: sessionmaker[Session] | None = None,
     options: EdgeOptions | None = None,
+    policies: PolicyChain | None = None,
 ) -> Edge:
     """The edge for these settings; it opens its own engine unless given sessions."""
     engine = None
@@ -49,6 +51,7 @@ def create_edge(
         region=region,
         redis_url=settings.redis_url or None,
         options=options,
+        policies=policies,
         on_shutdown=engine.dispose if engine is not None else None,
     )
 

@@ -19,6 +19,7 @@ from dockyard.models import Deployment, Domain, Instance
 from dockyard.settings import Settings
 from sentinel.app import Edge
 from sentinel.options import EdgeOptions
+from sentinel.policies import PolicyChain
 from sentinel.server import create_edge, granian_server, uvicorn_server
 from tests.seed import seed_app
 
@@ -237,11 +238,14 @@ async def start_edge(sessions: sessionmaker[Session]) -> AsyncIterator[StartEdge
         region: str = "local",
         redis: str | None = None,
         server: str = "granian",
+        policies: PolicyChain | None = None,
         **options: float,
     ) -> RunningEdge:
         settings = Settings(region=region, regions=[region], redis_url=redis or "")
         options.setdefault("poll_interval", 30.0)  # tests reload explicitly unless they poll
-        edge = create_edge(settings, sessions=sessions, options=EdgeOptions(**options))
+        edge = create_edge(
+            settings, sessions=sessions, options=EdgeOptions(**options), policies=policies
+        )
         port = free_port()
         serving = Server(server, edge, port)
         client = aiohttp.ClientSession(auto_decompress=False)

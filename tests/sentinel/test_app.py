@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sentinel.policies import PolicyChain
+from sentinel.problems import Problem
+from sentinel.routing import Route
 from tests.sentinel.conftest import Rows, StartEdge, Upstream
 
 StartUpstream = Callable[..., Awaitable[Upstream]]
+HOST = "shop-acme.localhost"
 
 
 async def answered_by(running, host: str, path: str = "/") -> str:  # type: ignore[no-untyped-def]
@@ -105,3 +112,33 @@ async def test_websocket_upgrade_is_refused_for_now(
     }
     async with await running.get("shop-acme.localhost", headers=headers) as response:
         assert response.status != 101
+
+
+class RequireKey:
+    """A stand-in policy: requests without an API key never reach the app."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def evaluate(self, request: Request, route: Route) -> Response | None:
+        self.seen.append(route.environment_id)
+        if "authorization" not in request.headers:
+            return Problem(401, "key_missing", "an API key is required")
+        return None
+
+
+async def test_a_policy_rejection_answers_before_the_app_sees_the_request(
+    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
+) -> None:
+    shop = await upstreams("shop")
+    rows.route(HOST, shop.address)
+    policy = RequireKey()
+    running = await start_edge(policies=PolicyChain([policy]))
+
+    async with await running.get(HOST) as response:
+        assert response.status == 401
+        assert (await response.json())["code"] == "key_missing"
+    assert shop.connections == set()
+    async with await running.get(HOST, headers={"Authorization": "Bearer k"}) as response:
+        assert response.status == 200
+    assert policy.seen == [rows.environment_id, rows.environment_id]

@@ -113,3 +113,25 @@ async def test_an_instance_that_breaks_http_is_a_502_problem(
     assert status == 502
     assert body["code"] == "upstream_failed"
     assert reason in str(body["detail"])
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+@pytest.mark.parametrize(("method", "retried"), [("GET", True), ("POST", False)])
+async def test_a_kept_alive_connection_the_app_closed_is_retried_only_if_idempotent(
+    start_edge: StartEdge, rows: Rows, raw_instance: RawServer, method: str, retried: bool
+) -> None:
+    # b"" makes the instance hang up on the kept-alive connection without answering, as
+    # an app does when its idle timeout and the edge's next request cross.
+    answers = [OK, b"", OK]
+    address = await raw_instance(answers)
+    rows.route(HOST, address)
+    running = await start_edge()
+
+    async with await running.request(method, HOST) as response:
+        assert await response.read() == b"ok"
+    async with await running.request(method, HOST) as response:
+        assert response.status == (200 if retried else 502)
+
+    assert answers == ([] if retried else [OK])  # a POST is never sent twice
