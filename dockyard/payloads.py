@@ -145,3 +145,27 @@ class FlipRoutesInput(BaseModel):
 class StopDeploymentInput(BaseModel):
     deployment_id: str
     status: str = "stopped"
+
+
+class LifecycleRequest(BaseModel):
+    """Rollback, promote, start or stop one deployment of the environment."""
+
+    deployment_id: str
+
+
+class LifecycleResult(BaseModel):
+    deployment_id: str
+    live_deployment_id: str | None
+    rolled_back: bool
+    started_instances: bool = False  # the target had to be started before it took traffic
+
+
+class DeploymentPlan(BaseModel):
+    """What it takes to run an existing deployment again, read from its frozen record."""
+
+    deployment_id: str
+    environment_id: str
+    image: str
+    runtime: RuntimeSpec
+    regions: list[RegionSpec]
+    status: str
