@@ -14,6 +14,7 @@ random healthy instance, preferring the edge's own region (Settings.region).
     upstream      one keep-alive HTTP/1.1 connection to an instance (httptools)
     upstream_pool idle connections per instance, connect, stale-connection retry
     proxy         one request: attempts, failover, streaming both ways, 502/504
+    websocket     WebSocket pass-through (handshake, messages, close codes)
     problems      RFC 7807 problem+json answers of the edge itself
     app           the ASGI application: lifespan, GET /healthz on IP hosts, dispatch
     options       timeouts and intervals that are not deployment settings

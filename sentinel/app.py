@@ -3,7 +3,9 @@
 Requests whose Host is an IP literal (or missing) are the edge's own: no domain can be
 an IP address, so these paths can never shadow an app's. There the edge serves
 `GET /healthz`: 200 with a JSON summary once routes are loaded, 503 before that.
-Every other request is routed by its Host to the deployment the domain points at.
+Every other request is routed by its Host to the deployment the domain points at,
+runs the policy chain, and is forwarded (HTTP by sentinel.proxy, WebSocket by
+sentinel.websocket).
 
 The hot path is plain ASGI on purpose: a Starlette Request is built only when a policy
 needs one, and responses are streamed with raw send calls (measured in bench/edge.py).
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from sentinel import problems
 from sentinel.balancer import Balancer
@@ -28,14 +31,22 @@ from sentinel.policies import PolicyChain
 from sentinel.proxy import Proxy
 from sentinel.route_events import follow_route_changes
 from sentinel.route_keeper import RouteKeeper
-from sentinel.routing import RouteTable, is_ip_literal, normalize_host
+from sentinel.routing import Route, RouteTable, is_ip_literal, normalize_host
 from sentinel.upstream_pool import UpstreamPool
+from sentinel.websocket import WebSocketRelay, deny
 
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
 # How long startup waits for the first table before serving (404s) and loading later.
 FIRST_LOAD_WAIT = 5.0
+
+
+def _host_header(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return bytes(value)
+    return None
 
 
 class Edge:
@@ -58,35 +69,38 @@ class Edge:
         self._on_shutdown = on_shutdown
         self._pool: UpstreamPool | None = None
         self._proxy: Proxy | None = None
+        self._websockets = WebSocketRelay(
+            self.balancer, connect_timeout=self.options.connect_timeout
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
-        elif kind == "websocket":
-            # Closing before accepting answers the upgrade with 403.
-            await send({"type": "websocket.close", "code": 1008})
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        host_header: bytes | None = None
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host_header = value
-                break
-        host = normalize_host(host_header.decode("latin-1")) if host_header else ""
-        if not host or is_ip_literal(host):
-            response = self._own_endpoint(scope, host)
-            await response(scope, receive, send)
-            return
+    def _route(self, host: str) -> Route | Response:
+        """The route for a host, or the problem that answers instead."""
         route = self.routes.table.lookup(host)
         if route is None:
-            await problems.unknown_host(host)(scope, receive, send)
-            return
+            return problems.unknown_host(host)
         if not route.has_instances:
-            await problems.no_healthy_instance(host, route.deployment_id)(scope, receive, send)
+            return problems.no_healthy_instance(host, route.deployment_id)
+        return route
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host_header = _host_header(scope)
+        host = normalize_host(host_header.decode("latin-1")) if host_header else ""
+        if not host or is_ip_literal(host):
+            await self._own_endpoint(scope, host)(scope, receive, send)
+            return
+        route = self._route(host)
+        if isinstance(route, Response):
+            await route(scope, receive, send)
             return
         if self.policies:
             rejection = await self.policies.evaluate(Request(scope, receive), route)
@@ -95,6 +109,20 @@ class Edge:
                 return
         assert self._proxy is not None, "the edge serves requests only after its lifespan start"
         await self._proxy.forward(scope, receive, send, route, host_header)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host_header = _host_header(scope)
+        host = normalize_host(host_header.decode("latin-1")) if host_header else ""
+        route = self._route(host) if host and not is_ip_literal(host) else None
+        if not isinstance(route, Route):
+            await deny(scope, send, route or problems.unknown_host(host))
+            return
+        if self.policies:
+            rejection = await self.policies.evaluate(WebSocket(scope, receive, send), route)
+            if rejection is not None:
+                await deny(scope, send, rejection)
+                return
+        await self._websockets.forward(scope, receive, send, route, host_header)
 
     def _own_endpoint(self, scope: Scope, host: str) -> Response:
         if scope["path"] != HEALTH_PATH or scope["method"] not in ("GET", "HEAD"):
@@ -158,5 +186,6 @@ class Edge:
         if self._pool is not None:
             await self._pool.aclose()
             self._pool = None
+        await self._websockets.aclose()
         if self._on_shutdown is not None:
             self._on_shutdown()

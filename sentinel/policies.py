@@ -14,15 +14,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from sentinel.routing import Route
 
 
 class Policy(Protocol):
-    async def evaluate(self, request: Request, route: Route) -> Response | None:
-        """None lets the request pass; a Response rejects it with that answer."""
+    async def evaluate(self, connection: HTTPConnection, route: Route) -> Response | None:
+        """None lets the request pass; a Response rejects it with that answer.
+
+        `connection` is a Request for HTTP (a policy that needs the body reads it there)
+        and a WebSocket before its handshake; headers, client and URL are on both.
+        """
         ...
 
 
@@ -34,9 +38,9 @@ class PolicyChain:
         # Lets the hot path skip building a Request when there is nothing to evaluate.
         return bool(self._policies)
 
-    async def evaluate(self, request: Request, route: Route) -> Response | None:
+    async def evaluate(self, connection: HTTPConnection, route: Route) -> Response | None:
         for policy in self._policies:
-            rejection = await policy.evaluate(request, route)
+            rejection = await policy.evaluate(connection, route)
             if rejection is not None:
                 return rejection
         return None

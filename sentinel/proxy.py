@@ -61,7 +61,7 @@ class RequestBody:
                 yield chunk
 
 
-def _target(scope: Scope) -> bytes:
+def request_target(scope: Scope) -> bytes:
     """Path and query exactly as the client encoded them."""
     path: bytes = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
     query: bytes = scope.get("query_string", b"")
@@ -86,7 +86,7 @@ class Proxy:
             chunked=body.chunked,
         )
         method = scope["method"].encode("ascii")
-        head = request_head(method, _target(scope), headers)
+        head = request_head(method, request_target(scope), headers)
         timed_out = False
         for address in self._balancer.attempt_order(route):
             try:

@@ -68,7 +68,7 @@ def granian_server(edge: Edge, *, host: str, port: int) -> Any:
         port=port,
         interface=Interfaces.ASGI,
         http=HTTPModes.http1,
-        websockets=False,
+        websockets=True,
         backlog=1024,
         log_access=False,
         log_level=LogLevels.warning,

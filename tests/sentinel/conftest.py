@@ -7,6 +7,7 @@ import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import pytest
@@ -184,7 +185,7 @@ class RunningEdge:
     url: str  # http://127.0.0.1:<port>
     client: aiohttp.ClientSession
 
-    async def get(self, host: str, path: str = "/", **kwargs: object) -> aiohttp.ClientResponse:
+    async def get(self, host: str, path: str = "/", **kwargs: Any) -> aiohttp.ClientResponse:
         return await self.request("GET", host, path, **kwargs)
 
     async def request(
@@ -194,7 +195,7 @@ class RunningEdge:
         path: str = "/",
         *,
         headers: dict[str, str] | None = None,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> aiohttp.ClientResponse:
         return await self.client.request(
             method, self.url + path, headers={"Host": host, **(headers or {})}, **kwargs

@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from sentinel.policies import PolicyChain
 from sentinel.problems import Problem
 from sentinel.routing import Route
-from tests.sentinel.conftest import Rows, StartEdge, Upstream
+from tests.sentinel.conftest import Rows, RunningEdge, StartEdge, Upstream
 
 StartUpstream = Callable[..., Awaitable[Upstream]]
 HOST = "shop-acme.localhost"
 
 
-async def answered_by(running, host: str, path: str = "/") -> str:  # type: ignore[no-untyped-def]
+async def answered_by(running: RunningEdge, host: str, path: str = "/") -> str:
     async with await running.get(host, path) as response:
         assert response.status == 200
         return str(json.loads(await response.read())["instance"])
@@ -98,29 +98,13 @@ async def test_own_region_serves_and_another_region_only_when_none_is_healthy_th
     assert {await answered_by(running, "shop-acme.localhost") for _ in range(5)} == {"far"}
 
 
-async def test_websocket_upgrade_is_refused_for_now(
-    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
-) -> None:
-    shop = await upstreams("shop")
-    rows.route("shop-acme.localhost", shop.address)
-    running = await start_edge()
-    headers = {
-        "Connection": "Upgrade",
-        "Upgrade": "websocket",
-        "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-    }
-    async with await running.get("shop-acme.localhost", headers=headers) as response:
-        assert response.status != 101
-
-
 class RequireKey:
     """A stand-in policy: requests without an API key never reach the app."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
 
-    async def evaluate(self, request: Request, route: Route) -> Response | None:
+    async def evaluate(self, request: HTTPConnection, route: Route) -> Response | None:
         self.seen.append(route.environment_id)
         if "authorization" not in request.headers:
             return Problem(401, "key_missing", "an API key is required")
