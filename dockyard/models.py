@@ -54,6 +54,8 @@ class App(Timestamps, Base):
     current_deployment_id: Mapped[str | None] = mapped_column(String(64))
     is_rolled_back: Mapped[bool] = mapped_column(default=False)
     delete_protection: Mapped[bool] = mapped_column(default=False)
+    # An OCI app's default image (apps.createApp `oci`); NULL for a git app.
+    image: Mapped[str | None] = mapped_column(String(1024))
 
 
 class Environment(Timestamps, Base):
@@ -161,6 +163,11 @@ class Domain(Timestamps, Base):
     deployment_id: Mapped[str | None] = mapped_column(String(64), index=True)
     branch: Mapped[str | None] = mapped_column(String(256))
     status: Mapped[str] = mapped_column(String(16), default="verified")
+    # Custom domains only: the TXT proof of ownership and how checking it went.
+    verification_token: Mapped[str | None] = mapped_column(String(64))
+    verification_error: Mapped[str | None] = mapped_column(String(1024))
+    verification_started_at: Mapped[int | None] = mapped_column(BigInteger)
+    routing_verified: Mapped[bool] = mapped_column(default=False)
 
 
 class RootKey(Timestamps, Base):
@@ -173,3 +180,6 @@ class RootKey(Timestamps, Base):
     start: Mapped[str] = mapped_column(String(32))
     permissions: Mapped[list[Any]] = mapped_column(default=list)
     last_used_at: Mapped[int | None] = mapped_column(BigInteger)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    end: Mapped[str] = mapped_column(String(8), default="")  # last characters, for display
