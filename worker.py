@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from activities.domains import DomainActivities
 from activities.instances import InstanceActivities
+from activities.lifecycle import LifecycleActivities
 from activities.records import DeploymentRecords
 from activities.routes import RouteActivities
 from dockyard.crypto import SecretBox
@@ -49,6 +50,7 @@ def build_workers(
         records = DeploymentRecords(sessions)
         domains = DomainActivities(sessions, settings.apex_domain)
         routes = RouteActivities(sessions, events, settings.apex_domain, client)
+        lifecycle = LifecycleActivities(sessions, settings.redis_url)
         workers.append(
             Worker(
                 client,
@@ -60,7 +62,9 @@ def build_workers(
                     domains.assign_domains,
                     routes.finalize,
                     routes.flip_routes,
-                    routes.mark_stopped,
+                    lifecycle.load_plan,
+                    lifecycle.set_status,
+                    lifecycle.last_request,
                 ],
                 activity_executor=executor,
             )

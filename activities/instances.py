@@ -74,7 +74,7 @@ class InstanceActivities:
         self._events = events
         self._instance_host = instance_host
 
-    @activity.defn(name="start instances")
+    @activity.defn(name="schedule instances")
     def start_instances(self, request: StartInstancesInput) -> list[InstanceRef]:
         try:
             return self._start_instances(request)
@@ -110,7 +110,7 @@ class InstanceActivities:
         self._record_digest(request.deployment_id, digest)
         return refs
 
-    @activity.defn(name="wait until healthy")
+    @activity.defn(name="wait for health")
     def wait_healthy(self, request: WaitHealthyInput) -> None:
         check = request.healthcheck
         if check is not None and check.initial_delay_seconds:
@@ -155,9 +155,12 @@ class InstanceActivities:
                 )
             ).all()
             # Out of routing first, so no request is sent to an instance being stopped.
+            serving = any(instance.status == "healthy" for instance in instances)
             for instance in instances:
                 instance.status = "draining"
         self._events.routes_changed(request.deployment_id)
+        if serving and request.propagation_seconds:
+            heartbeating(time.sleep, request.propagation_seconds)
         names = set(self._runtime.names_for_deployment(request.deployment_id, request.region))
         names.update(instance.container_name for instance in instances)
         for name in sorted(names):

@@ -20,7 +20,6 @@ from dockyard.payloads import (
     FinalizeInput,
     FlipRoutesInput,
     RouteChange,
-    StopDeploymentInput,
     environment_workflow_id,
 )
 
@@ -75,10 +74,13 @@ class RouteActivities:
             for kind, hostname in planned_domains(session, deployment, self._apex).items():
                 if kind in MOVING_KINDS and (request.take_live or kind not in FOLLOWS_LIVE):
                     point(session, deployment, kind, hostname)
+            app = session.get_one(App, deployment.app_id)
             if request.take_live:
                 environment.current_deployment_id = deployment.id
                 if environment.kind == "production":
-                    session.get_one(App, deployment.app_id).current_deployment_id = deployment.id
+                    app.current_deployment_id = deployment.id
+            if request.rolled_back is not None and environment.kind == "production":
+                app.is_rolled_back = request.rolled_back
             deployment.status = "ready"
             deployment.finished_at = deployment.finished_at or now_ms()
             _complete_finalizing(session, deployment.id)
@@ -88,13 +90,6 @@ class RouteActivities:
             previous_deployment_id=previous if previous != request.deployment_id else None,
             took_live=request.take_live,
         )
-
-    @activity.defn(name="mark stopped")
-    def mark_stopped(self, request: StopDeploymentInput) -> None:
-        with self._sessions.begin() as session:
-            deployment = session.get_one(Deployment, request.deployment_id)
-            deployment.status = request.status
-            deployment.stopped_at = now_ms()
 
 
 def _complete_finalizing(session: Session, deployment_id: str) -> None:

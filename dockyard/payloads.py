@@ -100,6 +100,8 @@ class RemoveInstancesInput(BaseModel):
     region: str
     reason: str = "stopped"  # status the instances are left in
     grace_seconds: int = 10  # how long in-flight requests may take before the kill
+    # Time for every edge to drop the instances from its table before they stop.
+    propagation_seconds: float = 2.0
 
 
 class AssignDomainsInput(BaseModel):
@@ -140,11 +142,16 @@ class FlipRoutesInput(BaseModel):
     environment_id: str
     deployment_id: str
     take_live: bool
+    rolled_back: bool | None = None  # the app's rolled-back flag after this flip, if it changes
 
 
-class StopDeploymentInput(BaseModel):
+class SetStatusInput(BaseModel):
     deployment_id: str
-    status: str = "stopped"
+    status: str
+
+
+class IdleCheckInput(BaseModel):
+    deployment_id: str
 
 
 class LifecycleRequest(BaseModel):
@@ -169,3 +176,4 @@ class DeploymentPlan(BaseModel):
     runtime: RuntimeSpec
     regions: list[RegionSpec]
     status: str
+    running: bool  # some instance is healthy right now

@@ -85,6 +85,7 @@ class DeploymentWorkflow:
                     start_to_close_timeout=STARTUP,
                     heartbeat_timeout=HEARTBEAT,
                     retry_policy=RETRY,
+                    summary=f"schedule in region {region.name}",
                 )
                 for region in deployment.regions
             )
@@ -114,6 +115,7 @@ class DeploymentWorkflow:
             start_to_close_timeout=budget + timedelta(minutes=1),
             heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
+            summary=f"wait for health in region {region}",
         )
 
     async def _assign_domains(self, deployment: DeploymentInput) -> None:
@@ -155,6 +157,7 @@ class DeploymentWorkflow:
                         region=region.name,
                         reason="failed",
                         grace_seconds=0,  # it never served traffic
+                        propagation_seconds=0,
                     ),
                     task_queue=deployment.queues.region(region.name),
                     start_to_close_timeout=timedelta(minutes=2),
