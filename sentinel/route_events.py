@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 
 from redis.asyncio import Redis
@@ -19,6 +20,8 @@ from dockyard.events import ROUTES_CHANNEL
 
 log = logging.getLogger(__name__)
 
+KEEPALIVE = {socket.TCP_KEEPIDLE: 4, socket.TCP_KEEPINTVL: 2, socket.TCP_KEEPCNT: 3}
+
 
 async def follow_route_changes(
     redis_url: str, on_change: Callable[[], None], *, retry_seconds: float = 1.0
@@ -26,8 +29,14 @@ async def follow_route_changes(
     """Call on_change for every message on ROUTES_CHANNEL; never returns."""
     failing = False
     while True:
-        # A pub/sub ping every few seconds notices a Redis that vanished without a FIN.
-        client = Redis.from_url(redis_url, socket_connect_timeout=1.0, health_check_interval=5)
+        client = Redis.from_url(
+            redis_url,
+            socket_connect_timeout=1.0,
+            # A subscriber only reads: TCP keepalive is what notices a Redis that vanished
+            # without closing the connection (a host gone, a network cut), in ~10 s.
+            socket_keepalive=True,
+            socket_keepalive_options=KEEPALIVE,
+        )
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(ROUTES_CHANNEL)
