@@ -2,9 +2,11 @@
 
 The HTTP server is granian (Rust, HTTP/1.1 only here), embedded in this process's uvloop
 event loop so the edge object built from the settings read at start is the one served.
-Measured with bench/edge.py on this project's 2-core machines, granian carried the
-same edge about 1.3-1.9x the requests of uvicorn+httptools. uvicorn stays as the
-fallback where granian is not installed.
+(granian calls its embedded mode experimental; it is the same Rust server and ASGI glue
+its worker processes run, minus process supervision, which dockyard's own process
+manager or compose provides.) Measured with bench/edge.py on this project's 2-core
+machines, granian carried the same edge about 1.3-1.9x the requests of
+uvicorn+httptools. uvicorn stays as the fallback where granian is not installed.
 """
 
 from __future__ import annotations
