@@ -111,6 +111,9 @@ class RunningStack:
 
 
 def run_dev(settings: Settings, *, demo: bool) -> int:
+    # A terminal closing or a service manager stopping dev must stop the children too.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     try:
         with running_stack(settings) as running:
             _announce(settings, running.booted.new_root_key)
@@ -127,6 +130,10 @@ def run_dev(settings: Settings, *, demo: bool) -> int:
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _supervise(stack: Stack) -> int:
