@@ -106,3 +106,65 @@ def available_actions(
     if status == "stopped":
         return ["start"]
     return []
+
+
+NOT_PRODUCTION = (
+    "Deployment '{id}' belongs to the {kind} environment '{environment}'; "
+    "{action} works on production deployments only."
+)
+PRODUCTION_ONLY_RUNS = (
+    "Deployment '{id}' is a production deployment: production deployments are never "
+    "stopped or started, only promoted or rolled back to."
+)
+ALREADY_CURRENT = "Deployment '{id}' is already the current deployment."
+NO_CURRENT = "The app has no current deployment to {action} from yet; deploy once first."
+CANNOT_SERVE = (
+    "Deployment '{id}' is {status}: only a ready, standby or stopped deployment can be {done}."
+)
+NOT_RUNNING = "Deployment '{id}' is {status}, not running: only a ready deployment can be stopped."
+NOT_STOPPED = (
+    "Deployment '{id}' is {status}, not stopped: only a stopped deployment can be started."
+)
+PAST_TENSE = {"promote": "promoted", "rollback": "rolled back to"}
+
+
+def refusal(
+    action: DeploymentAction,
+    *,
+    deployment_id: str,
+    status: str,
+    environment: str,
+    production: bool,
+    is_current: bool,
+    app_rolled_back: bool,
+    has_current: bool,
+) -> str | None:
+    """Why `action` is not available now (Unkey's 412), or None when it is.
+
+    Decided by `available_actions`, so what getDeployment offers and what these endpoints
+    accept never disagree; this only finds the words.
+    """
+    offered = available_actions(
+        status=status,
+        production=production,
+        is_current=is_current,
+        app_rolled_back=app_rolled_back,
+        has_current=has_current,
+    )
+    if action in offered:
+        return None
+    shown = unkey_status(status)
+    if action in ("start", "stop"):
+        if production:
+            return PRODUCTION_ONLY_RUNS.format(id=deployment_id)
+        template = NOT_RUNNING if action == "stop" else NOT_STOPPED
+        return template.format(id=deployment_id, status=shown)
+    if not production:
+        return NOT_PRODUCTION.format(
+            id=deployment_id, kind="preview", environment=environment, action=action
+        )
+    if is_current:
+        return ALREADY_CURRENT.format(id=deployment_id)
+    if not has_current:
+        return NO_CURRENT.format(action=action)
+    return CANNOT_SERVE.format(id=deployment_id, status=shown, done=PAST_TENSE[action])

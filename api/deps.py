@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Caller, authenticate
 from api.deployment_state import REPORTED_TRIGGERS
+from api.domain_verification import Verifier
 from api.errors import BadRequest
 from api.meta import meta
 from api.schemas.base import Meta
 from api.temporal import TemporalConnection
 from dockyard.crypto import SecretBox
+from dockyard.events import Events
 from dockyard.settings import Settings
 
 TRIGGER_HEADER = "X-Dockyard-Trigger"
@@ -30,6 +32,8 @@ class Services:
     sessions: sessionmaker[Session]
     box: SecretBox
     temporal: TemporalConnection
+    events: Events
+    verifier: Verifier
 
 
 def get_services(request: Request) -> Services:

@@ -11,19 +11,42 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Services
+from api.dns import Resolver, SystemResolver
+from api.domain_verification import Verifier
 from api.errors import install_error_handlers
-from api.routes import apps, deployments, environments, projects
+from api.routes import (
+    apps,
+    deployment_actions,
+    deployments,
+    domains,
+    environment_variables,
+    environments,
+    projects,
+    root_keys,
+)
 from api.temporal import TemporalConnection
 from dockyard.bootstrap import bootstrap
 from dockyard.crypto import SecretBox
+from dockyard.events import Events
 from dockyard.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (projects.router, apps.router, environments.router, deployments.router)
+ROUTERS = (
+    projects.router,
+    apps.router,
+    environments.router,
+    environment_variables.router,
+    deployments.router,
+    deployment_actions.router,
+    domains.router,
+    root_keys.router,
+)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, resolver: Resolver | None = None) -> FastAPI:
+    """The API; `resolver` answers custom domains' DNS questions (the system's by default)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Migrations, the workspace and the root key from DOCKYARD_ROOT_KEY: every start.
@@ -32,19 +55,30 @@ def create_app(settings: Settings) -> FastAPI:
             # The key is stored only as a hash: this is the one time it can be shown.
             log.warning("created the first root key (shown only now): %s", booted.new_root_key)
         temporal = TemporalConnection(settings)
-        keep_connected = asyncio.create_task(temporal.run(), name="temporal-connection")
+        events = Events(settings.redis_url)
+        verifier = Verifier(
+            booted.sessions, resolver or SystemResolver(), events, settings.apex_domain
+        )
+        background = [
+            asyncio.create_task(temporal.run(), name="temporal-connection"),
+            asyncio.create_task(verifier.run(), name="custom-domain-verification"),
+        ]
         app.state.services = Services(
             settings=settings,
             sessions=booted.sessions,
             box=SecretBox(settings.secret_key),
             temporal=temporal,
+            events=events,
+            verifier=verifier,
         )
         try:
             yield
         finally:
-            keep_connected.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keep_connected
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            events.close()
             booted.sessions.kw["bind"].dispose()
 
     app = FastAPI(

@@ -8,14 +8,20 @@ from sqlalchemy.orm import Session
 
 from api.crud.environments import add_environment
 from api.crud.teardown import refuse_if_running
-from api.errors import Conflict, PreconditionFailed
+from api.errors import BadRequest, Conflict, PreconditionFailed
 from api.pagination import decode_cursor, encode_cursor, page
+from api.schemas.apps import UpdateApp
 from api.schemas.base import Pagination
 from dockyard.ids import new_id
 from dockyard.models import App, Deployment, Environment, Project
 
 DEFAULT_ENVIRONMENTS = (("production", "production"), ("preview", "preview"))
 PROTECTED = "App '{slug}' has delete protection enabled. Disable it before deleting the app."
+SWITCH_TO_OCI = (
+    "this app deploys from git; switching an app's source to an OCI image is not supported"
+)
+SWITCH_TO_GIT = "this app deploys an OCI image; switching an app's source to git is not supported"
+SWITCH_FIX = "Create a new app with the other source instead."
 
 
 def slug_taken(slug: str, project: Project) -> Conflict:
@@ -30,6 +36,7 @@ def create_app(
     slug: str,
     git_repository: str | None,
     default_branch: str | None,
+    image: str | None = None,
 ) -> App:
     taken = session.scalar(select(exists().where(App.project_id == project.id, App.slug == slug)))
     if taken:
@@ -41,6 +48,7 @@ def create_app(
         slug=slug,
         git_repository=git_repository,
         default_branch=default_branch or "main",
+        image=image,
     )
     session.add(app)
     try:
@@ -89,6 +97,39 @@ def current_deployment_ids(session: Session, *, apps: list[App]) -> dict[str, st
             if deployment_id is not None:
                 current.setdefault(app_id, deployment_id)
     return current
+
+
+def update_app(session: Session, *, project: Project, app: App, body: UpdateApp) -> App:
+    """Apply what was sent; the source kind (git or OCI) never changes."""
+    if body.oci is not None and app.image is None:
+        raise BadRequest.at("body.oci", SWITCH_TO_OCI, SWITCH_FIX)
+    if body.git is not None and app.image is not None:
+        raise BadRequest.at("body.git", SWITCH_TO_GIT, SWITCH_FIX)
+    if body.slug is not None and body.slug != app.slug:
+        taken = session.scalar(
+            select(exists().where(App.project_id == project.id, App.slug == body.slug))
+        )
+        if taken:
+            raise slug_taken(body.slug, project)
+        app.slug = body.slug
+    if body.name is not None:
+        app.name = body.name
+    if body.delete_protection is not None:
+        app.delete_protection = body.delete_protection
+    if body.oci is not None:
+        app.image = body.oci.image
+    if "git" in body.model_fields_set:
+        if body.git is None:
+            app.git_repository = None
+        else:
+            app.git_repository = body.git.repository or app.git_repository
+            app.default_branch = body.git.default_branch or app.default_branch
+    try:
+        session.flush()
+    except IntegrityError as error:  # a concurrent request took the slug after our check
+        session.rollback()
+        raise slug_taken(app.slug, project) from error
+    return app
 
 
 def delete_app(session: Session, *, app: App) -> None:

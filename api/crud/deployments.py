@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.crud.lookup import find_deployment
 from api.errors import BadRequest
-from api.schemas.deployments import GitSource
+from api.schemas.deployments import GitSource, OciSource
 from dockyard import deployments as core
 from dockyard.crypto import SecretBox
 from dockyard.models import App, Deployment, Environment, Project, now_ms
@@ -22,6 +22,11 @@ from dockyard.settings import Settings
 
 NOT_STARTED_CODE = "workflow_not_started"
 NOT_STARTED_STEP = "queued"
+NO_DEFAULT_IMAGE = (
+    "app '{app}' has no default image to deploy: it is a git app, and building from git "
+    "is not supported yet"
+)
+NO_DEFAULT_IMAGE_FIX = "Send the image to deploy as `oci.image`."
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,15 @@ def image_from_request(image: str, git: GitSource | None) -> ImageToDeploy:
         git_commit_sha=git.commit_sha.lower() if git.commit_sha else None,
         git_commit_message=git.commit_message,
     )
+
+
+def image_for_app(app: App, oci: OciSource | None) -> str:
+    """The image a v3 deployment runs: the one sent, else an OCI app's default image."""
+    if oci is not None:
+        return oci.image
+    if app.image is None:
+        raise BadRequest.at("body", NO_DEFAULT_IMAGE.format(app=app.slug), NO_DEFAULT_IMAGE_FIX)
+    return app.image
 
 
 def image_of_earlier(

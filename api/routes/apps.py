@@ -1,32 +1,21 @@
-"""apps.createApp / getApp / listApps / deleteApp."""
+"""apps.createApp / getApp / listApps / updateApp / deleteApp."""
 
 from __future__ import annotations
 
 from api.crud import apps as crud
 from api.crud.lookup import find_app, find_project
 from api.deps import MetaDep, RootKeyDep, SessionDep
-from api.errors import BadRequest
 from api.routes import resource_router
-from api.schemas.apps import AppCreated, AppOut, AppRef, CreateApp, ListApps
+from api.schemas.apps import AppCreated, AppOut, AppRef, CreateApp, ListApps, UpdateApp
 from api.schemas.base import Empty, Envelope, Page
 
 router = resource_router("apps")
-
-OCI_NOT_SUPPORTED = "apps with an `oci` source are not supported yet"
-OCI_FIX = (
-    "Create the app with `git: {}` (or no source) and send the image with each "
-    "deployments.createDeployment as `image.dockerImage`."
-)
 
 
 @router.post("/v2/apps.createApp")
 def create_app(
     body: CreateApp, session: SessionDep, caller: RootKeyDep, meta: MetaDep
 ) -> Envelope[AppCreated]:
-    if body.oci is not None:
-        # dockyard has nowhere to keep an app's default image yet; refusing is better than
-        # accepting it and silently dropping it.
-        raise BadRequest.at("body.oci", OCI_NOT_SUPPORTED, OCI_FIX)
     project = find_project(session, workspace_id=caller.workspace_id, project=body.project)
     caller.require("project", "create_app", project.id)
     app = crud.create_app(
@@ -36,6 +25,7 @@ def create_app(
         slug=body.slug,
         git_repository=body.git.repository if body.git else None,
         default_branch=body.git.default_branch if body.git else None,
+        image=body.oci.image if body.oci else None,
     )
     session.commit()
     return Envelope(meta=meta, data=AppCreated(app_id=app.id))
@@ -67,6 +57,19 @@ def list_apps(
         data=[AppOut.of(app, current_deployment_id=current.get(app.id)) for app in apps],
         pagination=pagination,
     )
+
+
+@router.post("/v2/apps.updateApp")
+def update_app(
+    body: UpdateApp, session: SessionDep, caller: RootKeyDep, meta: MetaDep
+) -> Envelope[AppOut]:
+    project = find_project(session, workspace_id=caller.workspace_id, project=body.project)
+    app = find_app(session, project=project, app=body.app)
+    caller.require("app", "update_app", app.id)
+    crud.update_app(session, project=project, app=app, body=body)
+    session.commit()
+    current = crud.current_deployment_ids(session, apps=[app])
+    return Envelope(meta=meta, data=AppOut.of(app, current_deployment_id=current.get(app.id)))
 
 
 @router.post("/v2/apps.deleteApp", status_code=202)

@@ -1,4 +1,4 @@
-"""deployments.createDeployment / getDeployment / listDeployments."""
+"""deployments.createDeployment (v2 and v3) / getDeployment / listDeployments."""
 
 from __future__ import annotations
 
@@ -28,11 +28,13 @@ from api.routes import resource_router
 from api.schemas.base import Envelope, Page
 from api.schemas.deployments import (
     CreateDeployment,
+    CreateDeploymentV3,
     DeploymentCreated,
     DeploymentOut,
     GetDeployment,
     ListDeployments,
 )
+from api.temporal import TemporalConnection
 from dockyard.crypto import SecretBox
 from dockyard.models import App, Environment, Project
 from dockyard.settings import Settings
@@ -63,12 +65,43 @@ async def create_deployment(
     """
     # The database is synchronous: its work runs in the thread pool, off the event loop.
     target = await run_in_threadpool(_resolve, session, caller, body)
+    trigger = body.trigger or reported_trigger or "api"
+    deployment_id = await _start(target, session, settings, box, temporal, trigger)
+    return Envelope(meta=meta, data=DeploymentCreated(deployment_id=deployment_id))
+
+
+@router.post("/v3/deployments.createDeployment", status_code=201, responses=UNAVAILABLE_RESPONSE)
+async def create_deployment_v3(
+    body: CreateDeploymentV3,
+    session: SessionDep,
+    caller: RootKeyDep,
+    settings: SettingsDep,
+    box: BoxDep,
+    temporal: TemporalDep,
+    reported_trigger: ReportedTriggerDep,
+    meta: MetaDep,
+) -> Envelope[DeploymentCreated]:
+    """Unkey's v3 shape: `oci`, `deployment`, or no source for the app's default image."""
+    target = await run_in_threadpool(_resolve_v3, session, caller, body)
+    deployment_id = await _start(
+        target, session, settings, box, temporal, reported_trigger or "api"
+    )
+    return Envelope(meta=meta, data=DeploymentCreated(deployment_id=deployment_id))
+
+
+async def _start(
+    target: _Target,
+    session: Session,
+    settings: Settings,
+    box: SecretBox,
+    temporal: TemporalConnection,
+    trigger: str,
+) -> str:
+    """Insert the deployment, then start its workflows; the new deployment's id."""
     # Asked only now, so a bad request is a 4xx even while Temporal is down, and before
     # anything is written, so a 503 here leaves nothing behind for the SDK's retries.
     client = await temporal.client()
-    start = await run_in_threadpool(
-        _insert, session, target, settings, box, body.trigger or reported_trigger or "api"
-    )
+    start = await run_in_threadpool(_insert, session, target, settings, box, trigger)
     try:
         await ensure_environment_workflow(client, start.environment)
         await start_deployment(
@@ -94,7 +127,7 @@ async def create_deployment(
             f"Deployment {start.deployment_id} was marked failed; deploy again once "
             "Temporal is up.",
         ) from error
-    return Envelope(meta=meta, data=DeploymentCreated(deployment_id=start.deployment_id))
+    return start.deployment_id
 
 
 @dataclass(frozen=True)
@@ -124,6 +157,27 @@ def _resolve(session: Session, caller: Caller, body: CreateDeployment) -> _Targe
             app=app,
             deployment_id=body.deployment.deployment_id,
         )
+    return _Target(project, app, environment, source)
+
+
+def _resolve_v3(session: Session, caller: Caller, body: CreateDeploymentV3) -> _Target:
+    project, app, environment = find_app_environment(
+        session,
+        workspace_id=caller.workspace_id,
+        project=body.project,
+        app=body.app,
+        environment=body.environment,
+    )
+    caller.require("environment", "create_deployment", environment.id)
+    if body.deployment is not None:
+        source = crud.image_of_earlier(
+            session,
+            workspace_id=caller.workspace_id,
+            app=app,
+            deployment_id=body.deployment.deployment_id,
+        )
+    else:
+        source = crud.ImageToDeploy(image=crud.image_for_app(app, body.oci))
     return _Target(project, app, environment, source)
 
 

@@ -1,12 +1,15 @@
-"""environments.getEnvironment / listEnvironments, and dockyard's createEnvironment."""
+"""environments.getEnvironment / listEnvironments / updateSettings, and dockyard's
+createEnvironment."""
 
 from __future__ import annotations
 
 from api.crud import environments as crud
+from api.crud.environment_settings import update_settings as update_environment_settings
 from api.crud.lookup import find_app, find_app_environment, find_project
 from api.deps import MetaDep, RootKeyDep, SessionDep, SettingsDep
 from api.routes import resource_router
-from api.schemas.base import Envelope
+from api.schemas.base import Empty, Envelope
+from api.schemas.environment_settings import UpdateSettings
 from api.schemas.environments import (
     CreateEnvironment,
     EnvironmentCreated,
@@ -73,3 +76,27 @@ def create_environment(
     )
     session.commit()
     return Envelope(meta=meta, data=EnvironmentCreated(id=environment.id))
+
+
+@router.post("/v2/environments.updateSettings")
+def update_settings(
+    body: UpdateSettings,
+    session: SessionDep,
+    caller: RootKeyDep,
+    settings: SettingsDep,
+    meta: MetaDep,
+) -> Envelope[Empty]:
+    """Build, runtime and region settings for the environment's later deployments."""
+    _, _, environment = find_app_environment(
+        session,
+        workspace_id=caller.workspace_id,
+        project=body.project,
+        app=body.app,
+        environment=body.environment,
+    )
+    caller.require("environment", "update_environment", environment.id)
+    update_environment_settings(
+        session, environment=environment, body=body, regions=settings.regions
+    )
+    session.commit()
+    return Envelope(meta=meta, data=Empty())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints, model_validator
 
+from api.image_reference import check_image_reference
 from api.schemas.base import Cursor, Input, Limit, Name, Output, ResourceIdentifier, Search, Slug
 from dockyard.models import App
 
@@ -22,16 +23,64 @@ class AppGitIn(Input):
     default_branch: Branch | None = None
 
 
+ONE_SOURCE = "set exactly one source: `git` (a repository, or `{}` to connect one later) or `oci`"
+NOTHING_TO_UPDATE = "send at least one field to change: name, slug, git, oci or deleteProtection"
+GIT_UPDATE_EMPTY = "git needs `repository`, `defaultBranch` or both; send null to disconnect"
+CANNOT_BE_NULL = "{field} cannot be null; leave it out to keep the current value"
+
+
 class AppOciIn(Input):
-    image: str
+    image: Annotated[str, AfterValidator(check_image_reference)]
 
 
 class CreateApp(Input):
+    """Without a source, dockyard creates a git app whose repository is connected later."""
+
     project: ResourceIdentifier
     name: Name
     slug: Slug
     git: AppGitIn | None = None
     oci: AppOciIn | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CreateApp:
+        if self.git is not None and self.oci is not None:
+            raise ValueError(ONE_SOURCE)
+        return self
+
+
+class AppGitUpdateIn(Input):
+    repository: Repository | None = None
+    default_branch: Branch | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> AppGitUpdateIn:
+        if self.repository is None and self.default_branch is None:
+            raise ValueError(GIT_UPDATE_EMPTY)
+        return self
+
+
+class UpdateApp(Input):
+    """Omitted fields stay as they are; `git: null` disconnects the repository."""
+
+    project: ResourceIdentifier
+    app: ResourceIdentifier
+    name: Name | None = None
+    slug: Slug | None = None
+    git: AppGitUpdateIn | None = None
+    oci: AppOciIn | None = None
+    delete_protection: bool | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateApp:
+        changes = self.model_fields_set - {"project", "app"}
+        if not changes:
+            raise ValueError(NOTHING_TO_UPDATE)
+        for field in changes - {"git"}:
+            if getattr(self, field) is None:
+                alias = type(self).model_fields[field].alias or field
+                raise ValueError(CANNOT_BE_NULL.format(field=alias))
+        return self
 
 
 class AppRef(Input):
@@ -55,6 +104,10 @@ class AppGitOut(Output):
     default_branch: str | None = None
 
 
+class AppOciOut(Output):
+    image: str
+
+
 class AppOut(Output):
     id: str
     name: str
@@ -65,6 +118,7 @@ class AppOut(Output):
     updated_at: int | None = None
     source_type: Literal["git", "oci"] | None = None
     git: AppGitOut | None = None
+    oci: AppOciOut | None = None
     current_deployment_id: str | None = None
 
     @classmethod
@@ -82,7 +136,8 @@ class AppOut(Output):
             delete_protection=app.delete_protection,
             created_at=app.created_at,
             updated_at=app.updated_at,
-            source_type="git" if git else None,
+            source_type="oci" if app.image else "git",
             git=git,
+            oci=AppOciOut(image=app.image) if app.image else None,
             current_deployment_id=current_deployment_id,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
@@ -27,6 +27,12 @@ EXACTLY_ONE_SOURCE = (
 GIT_NOT_SUPPORTED = (
     "git deployments are not supported yet: build the image yourself and send it as "
     "`image.dockerImage`; `git` may accompany an image to record its branch and commit"
+)
+
+
+AT_MOST_ONE_SOURCE = "provide at most one source: `oci`, `deployment` or `git`"
+GIT_BUILDS_NOT_SUPPORTED = (
+    "git deployments are not supported yet: build the image yourself and send it as `oci.image`"
 )
 
 
@@ -66,6 +72,31 @@ class CreateDeployment(Input):
         if self.git is not None and self.image is None and self.deployment is None:
             raise ValueError(GIT_NOT_SUPPORTED)
         raise ValueError(EXACTLY_ONE_SOURCE)
+
+
+class OciSource(Input):
+    image: ImageReference
+
+
+class CreateDeploymentV3(Input):
+    """`POST /v3/deployments.createDeployment`: at most one source; none deploys the app's
+    default (an OCI app's image)."""
+
+    project: ResourceIdentifier
+    app: ResourceIdentifier
+    environment: ResourceIdentifier
+    git: dict[str, Any] | None = None  # refused below, whatever its fields
+    oci: OciSource | None = None
+    deployment: DeploymentSource | None = None
+
+    @model_validator(mode="after")
+    def _at_most_one_source(self) -> CreateDeploymentV3:
+        sources = [s for s in (self.git, self.oci, self.deployment) if s is not None]
+        if len(sources) > 1:
+            raise ValueError(AT_MOST_ONE_SOURCE)
+        if self.git is not None:
+            raise ValueError(GIT_BUILDS_NOT_SUPPORTED)
+        return self
 
 
 class GetDeployment(Input):

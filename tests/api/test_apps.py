@@ -66,13 +66,61 @@ def test_unknown_project_is_a_404_and_writes_nothing(unkey: Unkey, db) -> None:
         assert session.scalar(select(func.count()).select_from(App)) == 0
 
 
-def test_oci_source_is_refused_with_a_way_forward(unkey: Unkey, shop: Shop, http) -> None:
-    response = http.post(
+def test_oci_app_keeps_its_default_image(unkey: Unkey, shop: Shop, http) -> None:
+    request: models.V2AppsCreateAppRequestBody2TypedDict = {
+        "project": "shop",
+        "name": "Img",
+        "slug": "img",
+        "oci": {"image": "ghcr.io/acme/img:v1"},
+    }
+    unkey.apps.create_app(request=request)
+    img = unkey.apps.get_app(project="shop", app="img").data
+    assert img.source_type is not None and img.source_type.value == "oci"
+    assert img.oci is not None and img.oci.image == "ghcr.io/acme/img:v1"
+    assert img.git is None
+
+    both = http.post(
         "/v2/apps.createApp",
-        json={"project": "shop", "name": "Img", "slug": "img", "oci": {"image": "nginx:1.27"}},
+        json={"project": "shop", "name": "X", "slug": "both", "git": {}, "oci": {"image": "a:b"}},
     )
-    error = assert_error(response, 400, detail_has="body.oci")
-    assert "git: {}" in error["errors"][0]["fix"]
+    assert "exactly one source" in assert_error(both, 400)["detail"]
+    bad = http.post(
+        "/v2/apps.createApp",
+        json={"project": "shop", "name": "X", "slug": "bad", "oci": {"image": "UPPER/Case"}},
+    )
+    assert_error(bad, 400, detail_has="body.oci.image")
+
+
+def test_update_app_changes_only_what_is_sent(unkey: Unkey, shop: Shop, http) -> None:
+    unkey.apps.create_app(
+        request={"project": "shop", "name": "Img", "slug": "img", "oci": {"image": "a/b:1"}}
+    )
+    updated = unkey.apps.update_app(
+        project="shop", app="web", name="Website", git={"repository": "acme/web"}
+    ).data
+    assert (updated.name, updated.slug) == ("Website", "web")
+    assert updated.git is not None and updated.git.repository == "acme/web"
+    assert updated.updated_at is not None
+
+    renamed = unkey.apps.update_app(
+        project="shop", app=shop.app_id, slug="site", delete_protection=True, git=None
+    ).data
+    assert (renamed.slug, renamed.delete_protection, renamed.git) == ("site", True, None)
+    assert unkey.apps.get_app(project="shop", app="site").data.name == "Website"
+
+    image = unkey.apps.update_app(project="shop", app="img", oci={"image": "a/b:2"}).data
+    assert image.oci is not None and image.oci.image == "a/b:2"
+
+    with pytest.raises(errors.ConflictErrorResponse):
+        unkey.apps.update_app(project="shop", app="site", slug="img")
+    with pytest.raises(errors.NotFoundErrorResponse):
+        unkey.apps.update_app(project="shop", app="nope", name="x")
+    with pytest.raises(errors.BadRequestErrorResponse) as switching:
+        unkey.apps.update_app(project="shop", app="site", oci={"image": "a/b:3"})
+    assert "not supported" in switching.value.data.error.detail
+    nothing = http.post("/v2/apps.updateApp", json={"project": "shop", "app": "site"})
+    assert_error(nothing, 400, detail_has="at least one field")
+    assert unkey.apps.get_app(project="shop", app="site").data.slug == "site"
 
 
 def test_delete_app_removes_its_environments(unkey: Unkey, shop: Shop, db) -> None:

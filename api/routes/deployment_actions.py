@@ -1,0 +1,183 @@
+"""deployments.promoteDeployment / rollbackDeployment / startDeployment / stopDeployment,
+and listBuildLogs.
+
+The four actions are validated here, against the same rules as a deployment's
+`availableActions`, and carried out by the environment's workflow (api.lifecycle): they
+answer 202 once the workflow has the request. As in Unkey, a key without the action's
+permission gets the same 404 as for a deployment that does not exist, so permissions never
+reveal which deployments exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api import lifecycle
+from api.auth import Caller
+from api.crud import deployment_queries as queries
+from api.deployment_state import DeploymentAction, refusal
+from api.deps import MetaDep, RootKeyDep, SessionDep, SettingsDep, TemporalDep
+from api.errors import UNAVAILABLE_RESPONSE, BadRequest, Forbidden, NotFound, PreconditionFailed
+from api.pagination import CURSOR_FIX, INVALID_CURSOR
+from api.permissions import urn
+from api.routes import resource_router
+from api.routes.deployments import TEMPORAL_ERRORS
+from api.schemas.base import Empty, Envelope, Meta, Page, Pagination
+from api.schemas.deployment_actions import BuildLogEntryOut, DeploymentRef, ListBuildLogs
+from api.temporal import TemporalConnection
+from dockyard import deployments as core
+from dockyard.models import Environment
+from dockyard.payloads import EnvironmentInput
+from dockyard.settings import Settings
+
+router = resource_router("deployments")
+
+NOT_FOUND = "Deployment '{id}' does not exist in this workspace."
+NOT_ACCEPTED = "The {action} of deployment {id} was not sent; nothing changed."
+
+Request = Callable[..., Awaitable[None]]
+REQUESTS: dict[DeploymentAction, Request] = {
+    "promote": lifecycle.request_promote,
+    "rollback": lifecycle.request_rollback,
+    "start": lifecycle.request_start,
+    "stop": lifecycle.request_stop,
+}
+
+
+@router.post("/v2/deployments.promoteDeployment", status_code=202, responses=UNAVAILABLE_RESPONSE)
+async def promote_deployment(
+    body: DeploymentRef,
+    session: SessionDep,
+    caller: RootKeyDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    meta: MetaDep,
+) -> Envelope[Empty]:
+    """Make a ready (or standby, or stopped) production deployment the live one."""
+    return await _act("promote", body, session, caller, settings, temporal, meta)
+
+
+@router.post("/v2/deployments.rollbackDeployment", status_code=202, responses=UNAVAILABLE_RESPONSE)
+async def rollback_deployment(
+    body: DeploymentRef,
+    session: SessionDep,
+    caller: RootKeyDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    meta: MetaDep,
+) -> Envelope[Empty]:
+    """Roll live traffic back TO this earlier production deployment."""
+    return await _act("rollback", body, session, caller, settings, temporal, meta)
+
+
+@router.post("/v2/deployments.startDeployment", status_code=202, responses=UNAVAILABLE_RESPONSE)
+async def start_deployment(
+    body: DeploymentRef,
+    session: SessionDep,
+    caller: RootKeyDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    meta: MetaDep,
+) -> Envelope[Empty]:
+    """Run a stopped preview deployment again, with the configuration it was created with."""
+    return await _act("start", body, session, caller, settings, temporal, meta)
+
+
+@router.post("/v2/deployments.stopDeployment", status_code=202, responses=UNAVAILABLE_RESPONSE)
+async def stop_deployment(
+    body: DeploymentRef,
+    session: SessionDep,
+    caller: RootKeyDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    meta: MetaDep,
+) -> Envelope[Empty]:
+    """Stop a running preview deployment; startDeployment resumes it."""
+    return await _act("stop", body, session, caller, settings, temporal, meta)
+
+
+async def _act(
+    action: DeploymentAction,
+    body: DeploymentRef,
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    temporal: TemporalConnection,
+    meta: Meta,
+) -> Envelope[Empty]:
+    environment = await run_in_threadpool(_validate, action, body, session, caller, settings)
+    client = await temporal.client()
+    try:
+        await REQUESTS[action](client, environment, deployment_id=body.deployment_id)
+    except TEMPORAL_ERRORS as error:
+        reason = temporal.failed(error)
+        raise temporal.unavailable(
+            reason, NOT_ACCEPTED.format(action=action, id=body.deployment_id)
+        ) from error
+    return Envelope(meta=meta, data=Empty())
+
+
+def _validate(
+    action: DeploymentAction,
+    body: DeploymentRef,
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+) -> EnvironmentInput:
+    """The environment whose workflow carries the action out; 404 or 412 otherwise."""
+    not_found = NotFound(NOT_FOUND.format(id=body.deployment_id))
+    try:
+        record = queries.get_deployment(
+            session, workspace_id=caller.workspace_id, deployment_id=body.deployment_id
+        )
+        caller.require("environment", f"{action}_deployment", record.deployment.environment_id)
+    except (NotFound, Forbidden) as error:
+        raise not_found from error
+    deployment = record.deployment
+    production = record.environment_kind == "production"
+    reason = refusal(
+        action,
+        deployment_id=deployment.id,
+        status=deployment.status,
+        environment=record.environment_slug,
+        production=production,
+        is_current=production and record.environment_current_id == deployment.id,
+        app_rolled_back=record.app_rolled_back,
+        has_current=record.environment_current_id is not None,
+    )
+    if reason is not None:
+        raise PreconditionFailed(reason)
+    environment = session.get_one(Environment, deployment.environment_id)
+    return core.environment_input(environment, settings)
+
+
+@router.post("/v2/deployments.listBuildLogs")
+def list_build_logs(
+    body: ListBuildLogs, session: SessionDep, caller: RootKeyDep, meta: MetaDep
+) -> Page[BuildLogEntryOut]:
+    """The build output of a deployment, oldest first.
+
+    dockyard deploys pre-built images, which have no build: like Unkey for an image
+    deployment, the answer is an empty list. A cursor is only accepted as it was returned.
+    """
+    record = queries.get_deployment(
+        session, workspace_id=caller.workspace_id, deployment_id=body.deployment_id
+    )
+    deployment = record.deployment
+    path = (
+        f"projects/{deployment.project_id}/apps/{deployment.app_id}/environments/"
+        f"{deployment.environment_id}/deployments/{deployment.id}"
+    )
+    caller.require(
+        "environment",
+        "read_deployment",
+        deployment.environment_id,
+        also=[urn(caller.workspace_id, f"{path}/buildLogs", "read")],
+    )
+    if body.cursor is not None:
+        # No build has entries, so no cursor was ever returned for this deployment.
+        raise BadRequest.at("body.cursor", INVALID_CURSOR, CURSOR_FIX)
+    return Page(meta=meta, data=[], pagination=Pagination(has_more=False))
