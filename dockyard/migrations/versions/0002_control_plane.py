@@ -20,14 +20,10 @@ def upgrade() -> None:
         apps.add_column(sa.Column("image", sa.String(length=1024), nullable=True))
     with op.batch_alter_table("domains") as domains:
         domains.add_column(sa.Column("verification_token", sa.String(length=64), nullable=True))
-        domains.add_column(
-            sa.Column("verification_error", sa.String(length=1024), nullable=True)
-        )
+        domains.add_column(sa.Column("verification_error", sa.String(length=1024), nullable=True))
         domains.add_column(sa.Column("verification_started_at", sa.BigInteger(), nullable=True))
         domains.add_column(
-            sa.Column(
-                "routing_verified", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
+            sa.Column("routing_verified", sa.Boolean(), nullable=False, server_default=sa.false())
         )
     with op.batch_alter_table("root_keys") as root_keys:
         root_keys.add_column(
