@@ -2,6 +2,7 @@
 
 A missing service is a failure, never a skip: the suite must not pass by testing less.
 """
+
 from __future__ import annotations
 
 import os
