@@ -23,6 +23,7 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 from unkey.py import Unkey, models
 
+from api.dns import LookupFailed
 from api.main import create_app
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.settings import Settings
@@ -47,13 +48,31 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class FakeDns:
+    """The resolver custom domains are verified through: answers from dicts tests fill."""
+
+    def __init__(self) -> None:
+        self.txt_records: dict[str, list[str]] = {}
+        self.cnames: dict[str, str] = {}
+        self.failing = False
+
+    async def txt(self, name: str) -> list[str]:
+        if self.failing:
+            raise LookupFailed(f"TXT {name}: the nameserver timed out")
+        return list(self.txt_records.get(name, []))
+
+    async def cname(self, name: str) -> str | None:
+        return self.cnames.get(name)
+
+
 @contextmanager
-def serve(settings: Settings) -> Iterator[RunningApi]:
+def serve(settings: Settings, resolver: FakeDns | None = None) -> Iterator[RunningApi]:
     """The API of `create_app(settings)` under uvicorn, in a thread, until the block ends."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    app = create_app(settings, resolver=resolver or FakeDns())
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -81,8 +100,15 @@ def api_settings(tmp_path: Path, database_url: str, temporal_address: str) -> Se
 
 
 @pytest.fixture
-def api(tmp_path: Path, database_url: str, temporal_address: str) -> Iterator[RunningApi]:
-    with serve(api_settings(tmp_path, database_url, temporal_address)) as running:
+def fake_dns() -> FakeDns:
+    return FakeDns()
+
+
+@pytest.fixture
+def api(
+    tmp_path: Path, database_url: str, temporal_address: str, fake_dns: FakeDns
+) -> Iterator[RunningApi]:
+    with serve(api_settings(tmp_path, database_url, temporal_address), fake_dns) as running:
         yield running
 
 
