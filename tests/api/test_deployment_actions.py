@@ -131,15 +131,19 @@ def test_unknown_or_forbidden_is_the_same_404(
     ):
         with pytest.raises(errors.NotFoundErrorResponse) as missing:
             getattr(unkey.deployments, call)(deployment_id="d_doesnotexist")
-        with Unkey(server_url=api.url, root_key=reader) as client:
-            with pytest.raises(errors.NotFoundErrorResponse) as hidden:
-                getattr(client.deployments, call)(deployment_id=preview)
+        with (
+            Unkey(server_url=api.url, root_key=reader) as client,
+            pytest.raises(errors.NotFoundErrorResponse) as hidden,
+        ):
+            getattr(client.deployments, call)(deployment_id=preview)
         assert hidden.value.data.error.detail == missing.value.data.error.detail.replace(
             "d_doesnotexist", preview
         )
-        with Unkey(server_url=api.url, root_key="dy_root_nobody") as nobody:
-            with pytest.raises(errors.UnauthorizedErrorResponse):
-                getattr(nobody.deployments, call)(deployment_id=preview)
+        with (
+            Unkey(server_url=api.url, root_key="dy_root_nobody") as nobody,
+            pytest.raises(errors.UnauthorizedErrorResponse),
+        ):
+            getattr(nobody.deployments, call)(deployment_id=preview)
         with pytest.raises(errors.BadRequestErrorResponse):
             getattr(unkey.deployments, call)(deployment_id="no spaces allowed")
 

@@ -120,6 +120,8 @@ def test_each_operation_needs_its_permission(unkey: Unkey, shop: Shop, api: Runn
             client.environments.set_environment_variables(
                 project="shop", app="web", environment="preview", variables=[]
             )
-    with Unkey(server_url=api.url, root_key="dy_root_nobody") as nobody:
-        with pytest.raises(errors.UnauthorizedErrorResponse):
-            nobody.environments.list_environment_variables(**WHERE)
+    with (
+        Unkey(server_url=api.url, root_key="dy_root_nobody") as nobody,
+        pytest.raises(errors.UnauthorizedErrorResponse),
+    ):
+        nobody.environments.list_environment_variables(**WHERE)
