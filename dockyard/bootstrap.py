@@ -48,6 +48,7 @@ def create_root_key(
         name=name,
         key_hash=hash_key(plaintext),
         start=visible_start(plaintext),
+        end=plaintext[-4:],
         permissions=list(permissions or ALL_PERMISSIONS),
     )
     session.add(row)

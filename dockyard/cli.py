@@ -23,7 +23,8 @@ app.add_typer(root_keys, name="root-keys")
 
 NO_ROOT_KEY = (
     "no root key: set DOCKYARD_ROOT_KEY (or UNKEY_ROOT_KEY), or pass --root-key. "
-    "`dockyard dev` prints one at its first start; `dockyard root-keys create` makes another."
+    "`dockyard dev` prints one at its first start; `dockyard root-keys create --local` makes "
+    "the first one on the machine that runs dockyard."
 )
 NO_PROJECT = "no project: pass --project or set DOCKYARD_PROJECT (or UNKEY_PROJECT)"
 
@@ -230,15 +231,48 @@ def get_deployment(
 @root_keys.command("create")
 def create_root_key(
     name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+    permission: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--permission",
+            help="A permission to grant, e.g. project.*.read_project; repeat it for more. "
+            "Default: * (everything). Through the API, only permissions your key holds.",
+        ),
+    ] = None,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Write the key straight into this machine's dockyard database, with no API "
+            "and no root key: only for the very first key.",
+        ),
+    ] = False,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    root_key: RootKey = "",
 ) -> None:
-    """Create a root key directly in dockyard's database; it is shown only now."""
+    """Create a root key; it is printed only now.
+
+    With a root key (DOCKYARD_ROOT_KEY or --root-key) this is the API's rootKeys.createKey,
+    so the new key never has a permission the given one lacks. The very first key has no
+    key to create it with: `dockyard root-keys create --local` writes it into the database
+    that DOCKYARD_DATABASE_URL names, as `dockyard dev` does at its first start.
+    """
+    permissions = permission or ["*"]
+    if not local:
+        if not root_key:
+            fail(NO_ROOT_KEY)
+        body = {"name": name, "permissions": permissions}
+        typer.echo(call(api_url, root_key, "rootKeys.createKey", body)["key"])
+        return
     from dockyard.bootstrap import bootstrap
     from dockyard.bootstrap import create_root_key as store_root_key
     from dockyard.settings import load_settings
 
     booted = bootstrap(load_settings())
     with booted.sessions.begin() as session:
-        _, plaintext = store_root_key(session, workspace_id=booted.workspace.id, name=name)
+        _, plaintext = store_root_key(
+            session, workspace_id=booted.workspace.id, name=name, permissions=permissions
+        )
     typer.echo(plaintext)
 
 
