@@ -1,6 +1,7 @@
-"""Starts dockyard's Temporal workers: the control queue and one queue per region.
+"""Starts dockyard's Temporal workers: the control queue, the build queue and one queue per
+region.
 
-python worker.py                 # control queue and every configured region
+python worker.py                 # control and build queues and every configured region
 python worker.py --region eu     # only the region queue, beside that region's Docker host
 """
 
@@ -15,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.build import BuildActivities
+from activities.build_queue import BuildQueue
 from activities.domains import DomainActivities
 from activities.instances import InstanceActivities
 from activities.lifecycle import LifecycleActivities
@@ -51,6 +54,7 @@ def build_workers(
         domains = DomainActivities(sessions, settings.apex_domain)
         routes = RouteActivities(sessions, events, settings.apex_domain, client)
         lifecycle = LifecycleActivities(sessions, settings.redis_url)
+        build_queue = BuildQueue(sessions)
         workers.append(
             Worker(
                 client,
@@ -65,8 +69,20 @@ def build_workers(
                     lifecycle.load_plan,
                     lifecycle.set_status,
                     lifecycle.last_request,
+                    build_queue.wait_for_slot,
+                    build_queue.release_slot,
                 ],
                 activity_executor=executor,
+            )
+        )
+        builds = BuildActivities(sessions, settings.home)
+        workers.append(
+            Worker(
+                client,
+                task_queue=queues.build,
+                activities=[builds.build],
+                # The queue already bounds builds across workers; this bounds this one.
+                max_concurrent_activities=settings.build_concurrency,
             )
         )
     instances = InstanceActivities(

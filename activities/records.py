@@ -22,7 +22,7 @@ class DeploymentRecords:
             deployment = _deployment(session, update.deployment_id)
             if update.status:
                 deployment.status = update.status
-                if update.status == "ready":
+                if update.status in ("ready", "superseded"):
                     deployment.finished_at = now_ms()
             if update.step and update.step_status:
                 _upsert_step(session, update)

@@ -87,6 +87,8 @@ def deployment_input(
         regions=[RegionSpec.model_validate(region) for region in deployment.regions],
         standby_time=settings.standby_time,
         preview_idle_time=settings.preview_idle_time,
+        build_concurrency=settings.build_concurrency,
+        build_timeout=settings.build_timeout,
     )
 
 

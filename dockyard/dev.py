@@ -22,6 +22,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
+from pydantic import SecretStr
+
 from dockyard.bootstrap import Bootstrapped, bootstrap
 from dockyard.settings import Settings
 
@@ -207,6 +209,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             text = f"PT{value.total_seconds():g}S"
         elif isinstance(value, Path):
             text = str(value.resolve())
+        elif isinstance(value, SecretStr):
+            text = value.get_secret_value()
         else:
             text = str(value)
         values[f"DOCKYARD_{name.upper()}"] = text

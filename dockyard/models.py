@@ -5,7 +5,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -183,3 +193,49 @@ class RootKey(Timestamps, Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     expires_at: Mapped[int | None] = mapped_column(BigInteger)
     end: Mapped[str] = mapped_column(String(8), default="")  # last characters, for display
+
+
+class WebhookDelivery(Base):
+    """A GitHub delivery already acted on: a replay of its id changes nothing."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # X-GitHub-Delivery
+    event: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+
+
+class BuildLogLine(Base):
+    """One line a build printed, written the moment it was printed; read by id order."""
+
+    __tablename__ = "build_log_lines"
+    __table_args__ = (Index("ix_build_log_lines_deployment", "deployment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    time: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    step_id: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(256), default="")
+    output: Mapped[str] = mapped_column(String(8), default="stdout")  # stdout | stderr
+    message: Mapped[str] = mapped_column(Text)
+
+
+class BuildQueueEntry(Base):
+    """A git deployment waiting for a build slot, or holding one (`slot` set).
+
+    At most `build_concurrency` rows hold a slot: the slot number is unique. `seen_at` is
+    touched while the deployment waits or builds, so an entry whose workflow is gone
+    stops blocking the queue.
+    """
+
+    __tablename__ = "build_queue"
+
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), primary_key=True
+    )
+    production: Mapped[bool] = mapped_column(default=False)
+    enqueued_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    slot: Mapped[int | None] = mapped_column(unique=True)

@@ -55,6 +55,8 @@ class DeploymentInput(BaseModel):
     regions: list[RegionSpec]
     standby_time: timedelta = timedelta(minutes=30)
     preview_idle_time: timedelta = timedelta(hours=6)
+    build_concurrency: int = 2
+    build_timeout: timedelta = timedelta(minutes=30)
 
 
 class StepUpdate(BaseModel):
@@ -70,6 +72,33 @@ class DeploymentFailure(BaseModel):
     step: str
     code: str
     message: str
+
+
+class BuildSlotRequest(BaseModel):
+    deployment_id: str
+    concurrency: int  # builds that may run at once, across every worker
+
+
+class BuildSlot(BaseModel):
+    """The slot is held, unless a newer deployment of the same branch came first."""
+
+    superseded_by: str | None = None
+
+
+class ReleaseBuildSlot(BaseModel):
+    deployment_id: str
+
+
+class BuildInput(BaseModel):
+    """What to build is read from the deployment's frozen record: repository, commit, spec."""
+
+    deployment_id: str
+    timeout: timedelta
+
+
+class BuiltImage(BaseModel):
+    image: str  # the image id (`sha256:...`): what every instance runs
+    commit_sha: str
 
 
 class StartInstancesInput(BaseModel):

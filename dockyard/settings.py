@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 INSECURE_SECRET = "dockyard-local-development-only"  # noqa: S105 (refused outside local mode)
@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     standby_time: timedelta = timedelta(minutes=30)
     preview_idle_time: timedelta = timedelta(hours=6)
     build_concurrency: int = Field(default=2, ge=1)
+    build_timeout: timedelta = timedelta(minutes=30)
+    # Where an app connected as `owner/name` is fetched from when no webhook says otherwise.
+    git_clone_url: str = "https://github.com/{repository}.git"
+    # The secret of the GitHub App (or repository webhook) that signs deliveries; without
+    # it every delivery is refused, as none can be verified.
+    github_webhook_secret: SecretStr = SecretStr("")
 
     # Address at which the edge reaches ports that instances publish on their Docker host.
     instance_host: str = "127.0.0.1"

@@ -1,8 +1,10 @@
 """One deployment, start to finish: the phases read top to bottom in `run`.
 
-pending -> deploying (start instances per region, wait until healthy) -> network (domains)
+pending -> queued (git: wait for a build slot) -> building (git: the commit, built into an
+image) -> deploying (start instances per region, wait until healthy) -> network (domains)
 -> finalizing (routes flip through the environment's workflow) -> ready.
 Any failure ends it as `failed`, removes what it started, and leaves live traffic alone.
+A git deployment overtaken by a newer one of its branch while queued ends `superseded`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.build import BuildActivities
+    from activities.build_queue import BuildQueue
     from activities.domains import DomainActivities
     from activities.instances import InstanceActivities
     from activities.records import DeploymentRecords
@@ -23,10 +27,13 @@ with workflow.unsafe.imports_passed_through():
     from dockyard.payloads import (
         DEPLOYMENT_WORKFLOW,
         AssignDomainsInput,
+        BuildInput,
+        BuildSlotRequest,
         DeploymentFailure,
         DeploymentInput,
         FinalizeInput,
         InstanceRef,
+        ReleaseBuildSlot,
         RemoveInstancesInput,
         StartInstancesInput,
         StepUpdate,
@@ -38,6 +45,7 @@ QUICK = timedelta(seconds=30)
 STARTUP = timedelta(minutes=5)
 # Activities heartbeat every second: a worker killed mid-activity is noticed this fast.
 HEARTBEAT = timedelta(seconds=10)
+QUEUE_WAIT = timedelta(days=1)
 
 
 @workflow.defn(name=DEPLOYMENT_WORKFLOW)
@@ -45,7 +53,7 @@ class DeploymentWorkflow:
     def __init__(self) -> None:
         self._deployment_id = ""
         self._status = "pending"
-        self._step = "queued"
+        self._step = ""
 
     @workflow.query
     def status(self) -> str:
@@ -55,7 +63,16 @@ class DeploymentWorkflow:
     async def run(self, deployment: DeploymentInput) -> str:
         self._deployment_id = deployment.deployment_id
         try:
-            await self._skip("queued", "building", reason="image deployments need no build")
+            if deployment.source == "git":
+                await self._enter("queued")
+                superseded_by = await self._wait_for_build_slot(deployment)
+                if superseded_by:
+                    await self._supersede(superseded_by)
+                    return "superseded"
+                await self._enter("building")
+                deployment = await self._build(deployment)
+            else:
+                await self._skip("queued", "building", reason="image deployments need no build")
             await self._enter("deploying")
             await self._deploy(deployment)
             await self._enter("network")
@@ -67,6 +84,43 @@ class DeploymentWorkflow:
             return "failed"
         self._set_search_status("ready")
         return "ready"
+
+    async def _wait_for_build_slot(self, deployment: DeploymentInput) -> str | None:
+        """None once a build slot is held; else the newer deployment that superseded it."""
+        slot = await workflow.execute_activity_method(
+            BuildQueue.wait_for_slot,
+            BuildSlotRequest(
+                deployment_id=deployment.deployment_id, concurrency=deployment.build_concurrency
+            ),
+            start_to_close_timeout=QUEUE_WAIT,
+            heartbeat_timeout=HEARTBEAT,
+            retry_policy=RETRY,
+        )
+        return slot.superseded_by
+
+    async def _build(self, deployment: DeploymentInput) -> DeploymentInput:
+        """The deployment with the image it built; the slot is free again either way."""
+        try:
+            built = await workflow.execute_activity_method(
+                BuildActivities.build,
+                BuildInput(
+                    deployment_id=deployment.deployment_id, timeout=deployment.build_timeout
+                ),
+                task_queue=deployment.queues.build,
+                # The build stops itself at its timeout; this only catches a lost worker.
+                start_to_close_timeout=deployment.build_timeout + STARTUP,
+                heartbeat_timeout=HEARTBEAT,
+                retry_policy=RETRY,
+                summary="fetch the commit and docker build",
+            )
+        finally:
+            await workflow.execute_activity_method(
+                BuildQueue.release_slot,
+                ReleaseBuildSlot(deployment_id=deployment.deployment_id),
+                start_to_close_timeout=QUICK,
+                retry_policy=RETRY,
+            )
+        return deployment.model_copy(update={"image": built.image})
 
     async def _deploy(self, deployment: DeploymentInput) -> None:
         started = await asyncio.gather(
@@ -176,12 +230,21 @@ class DeploymentWorkflow:
         )
         self._set_search_status("failed")
 
+    async def _supersede(self, newer_deployment_id: str) -> None:
+        await self._record(
+            status="superseded",
+            step="queued",
+            step_status="skipped",
+            message=f"superseded by {newer_deployment_id}, a newer deployment of this branch",
+        )
+        self._set_search_status("superseded")
+
     async def _skip(self, *steps: str, reason: str) -> None:
         for step in steps:
             await self._record(step=step, step_status="skipped", message=reason)
 
     async def _enter(self, step: str) -> None:
-        if self._step != "queued":
+        if self._step:
             await self._complete(self._step)
         self._step = step
         await self._record(status=step, step=step, step_status="running")
