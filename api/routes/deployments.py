@@ -24,6 +24,7 @@ from api.deps import (
     TemporalDep,
 )
 from api.errors import UNAVAILABLE_RESPONSE
+from api.permissions import urn
 from api.routes import resource_router
 from api.schemas.base import Envelope, Page
 from api.schemas.deployments import (
@@ -42,6 +43,12 @@ from dockyard.temporal import ensure_environment_workflow, start_deployment
 
 log = logging.getLogger(__name__)
 router = resource_router("deployments")
+
+
+def every_deployment(caller: Caller) -> str:
+    """Unkey's resource permission to read every deployment of the workspace."""
+    return urn(caller.workspace_id, "projects/*/apps/*/environments/*/deployments/*", "read")
+
 
 # What a failed start looks like when Temporal, not dockyard, is the problem.
 TEMPORAL_ERRORS = (RPCError, RuntimeError, OSError, TimeoutError)
@@ -211,7 +218,20 @@ def get_deployment(
     record = queries.get_deployment(
         session, workspace_id=caller.workspace_id, deployment_id=body.deployment_id
     )
-    caller.require("environment", "read_deployment", record.deployment.environment_id)
+    deployment = record.deployment
+    caller.require(
+        "environment",
+        "read_deployment",
+        deployment.environment_id,
+        also=[
+            urn(
+                caller.workspace_id,
+                f"projects/{deployment.project_id}/apps/{deployment.app_id}/environments/"
+                f"{deployment.environment_id}/deployments/{deployment.id}",
+                "read",
+            )
+        ],
+    )
     domains = queries.domains_of(session, deployment_ids=[record.deployment.id])
     steps = queries.steps_of(session, deployment_id=record.deployment.id)
     return Envelope(
@@ -224,7 +244,7 @@ def get_deployment(
 def list_deployments(
     body: ListDeployments, session: SessionDep, caller: RootKeyDep, meta: MetaDep
 ) -> Page[DeploymentOut]:
-    caller.require("environment", "read_deployment")
+    caller.require("environment", "read_deployment", also=[every_deployment(caller)])
     records, pagination = queries.list_deployments(
         session, workspace_id=caller.workspace_id, filters=body
     )

@@ -184,3 +184,30 @@ def test_v3_create_deploys_an_oci_apps_default_image(unkey: Unkey, shop: Shop, d
         unkey.deployments.create_deployment_v3(**where, git={"branch": "main"})
     with pytest.raises(errors.NotFoundErrorResponse):
         unkey.deployments.create_deployment_v3(project="shop", app="nope", environment="production")
+
+
+def test_deployments_are_readable_with_unkeys_resource_permission(
+    unkey: Unkey, shop: Shop, api: RunningApi, db
+) -> None:
+    deployment_id = deploy(unkey)
+    with db() as session, session.begin():
+        workspace_id = session.scalar(select(Workspace.id))
+        _, reader = create_root_key(
+            session,
+            workspace_id=workspace_id,
+            permissions=[
+                f"unkey:v1:{workspace_id}:projects/*/apps/*/environments/*/deployments/*#read"
+            ],
+        )
+    with Unkey(server_url=api.url, root_key=reader) as client:
+        assert (
+            client.deployments.get_deployment(deployment_id=deployment_id).data.id == deployment_id
+        )
+        listed = client.deployments.list_deployments()
+        assert listed is not None and [d.id for d in listed.result.data] == [deployment_id]
+        # Build logs are their own resource in Unkey's URNs: `.../deployments/<id>/buildLogs`.
+        with pytest.raises(errors.APIError) as no_logs:
+            client.deployments.list_build_logs(deployment_id=deployment_id)
+        assert no_logs.value.status_code == 403
+        with pytest.raises(errors.NotFoundErrorResponse):
+            client.deployments.promote_deployment(deployment_id=deployment_id)
