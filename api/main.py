@@ -15,14 +15,23 @@ from api.dns import Resolver, SystemResolver
 from api.domain_verification import Verifier
 from api.errors import install_error_handlers
 from api.routes import (
+    apis,
     apps,
+    build_logs,
     deployment_actions,
     deployments,
     domains,
     environment_variables,
     environments,
+    gateway,
+    key_permissions,
+    key_verification,
+    keys,
+    permissions,
     projects,
+    ratelimit,
     root_keys,
+    webhooks,
 )
 from api.temporal import TemporalConnection
 from dockyard.bootstrap import bootstrap
@@ -41,6 +50,15 @@ ROUTERS = (
     deployment_actions.router,
     domains.router,
     root_keys.router,
+    apis.router,
+    keys.router,
+    key_verification.router,
+    key_permissions.router,
+    permissions.router,
+    ratelimit.router,
+    gateway.router,
+    build_logs.router,
+    webhooks.router,
 )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from dockyard.crypto import SecretBox
 from dockyard.ids import new_id
+from dockyard.keyspaces import freeze_policies
 from dockyard.models import App, Deployment, Environment, EnvironmentVariable, Project
 from dockyard.payloads import DeploymentInput, EnvironmentInput, TaskQueues
 from dockyard.settings import Settings
@@ -47,7 +48,8 @@ def create_deployment(
     git_commit_message: str | None = None,
     trigger: str = "api",
 ) -> Deployment:
-    """A `pending` deployment with its runtime, regions and variables frozen in."""
+    """A `pending` deployment with its runtime, regions, variables and gateway policies
+    frozen in."""
     variables = environment_variables(session, environment.id, box)
     deployment = Deployment(
         id=new_id("deployment"),
@@ -70,6 +72,7 @@ def create_deployment(
     )
     session.add(deployment)
     session.flush()
+    freeze_policies(session, deployment)
     return deployment
 
 

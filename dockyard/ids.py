@@ -20,6 +20,15 @@ PREFIXES = {
     "domain": "dom",
     "root_key": "rk",
     "request": "req",
+    # Unkey calls a keyspace an "api", and so do its ids.
+    "keyspace": "api",
+    "key": "key",
+    "identity": "id",
+    "permission": "perm",
+    "role": "role",
+    "ratelimit": "rl",
+    "ratelimit_namespace": "rlns",
+    "policy": "pol",
 }
 
 

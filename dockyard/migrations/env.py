@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from dockyard import keyspaces  # noqa: F401 - its tables join Base.metadata
 from dockyard.models import Base
 
 connection = context.config.attributes["connection"]
