@@ -86,7 +86,11 @@ def build_workers(
             )
         )
     instances = InstanceActivities(
-        sessions, DockerRuntime(), SecretBox(settings.secret_key), events, settings.instance_host
+        sessions,
+        DockerRuntime(owner=settings.task_queue_prefix),
+        SecretBox(settings.secret_key),
+        events,
+        settings.instance_host,
     )
     for region in settings.regions if regions is None else regions:
         workers.append(

@@ -7,6 +7,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from dockyard.client import ApiClient, ApiError
+from dockyard.payloads import deployment_workflow_id
 from dockyard.watch import domain_urls, follow, step_lines
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -53,6 +54,10 @@ Project = Annotated[
 AppOption = Annotated[str, typer.Option("--app", "-a", help="App slug or id.")]
 EnvOption = Annotated[str, typer.Option("--env", "-e", help="Environment slug or id.")]
 EdgePort = Annotated[int, typer.Option(envvar="DOCKYARD_EDGE_PORT", help="The edge's port.")]
+TemporalUi = Annotated[
+    str, typer.Option(envvar="DOCKYARD_TEMPORAL_UI_URL", help="The Temporal Web UI's address.")
+]
+DEFAULT_TEMPORAL_UI = "http://127.0.0.1:8233"
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -76,6 +81,12 @@ def call(api_url: str, root_key: str, operation: str, body: dict[str, Any]) -> A
             fail(error.message)
 
 
+def workflow_url(temporal_ui: str, deployment_id: str, namespace: str = "default") -> str:
+    """Where the Temporal Web UI shows this deployment's workflow."""
+    workflow_id = deployment_workflow_id(deployment_id)
+    return f"{temporal_ui.rstrip('/')}/namespaces/{namespace}/workflows/{workflow_id}"
+
+
 def require_project(project: str) -> str:
     if not project:
         fail(NO_PROJECT)
@@ -94,6 +105,7 @@ def deploy(
     api_url: ApiUrl = DEFAULT_API_URL,
     root_key: RootKey = "",
     edge_port: EdgePort = 8080,
+    temporal_ui: TemporalUi = DEFAULT_TEMPORAL_UI,
 ) -> None:
     """Deploy a pre-built image and follow it until it is ready or has failed."""
     body: dict[str, Any] = {
@@ -110,6 +122,7 @@ def deploy(
             created = api.call("deployments.createDeployment", body)
             deployment_id = created["deploymentId"]
             typer.echo(f"deployment {deployment_id} created")
+            typer.echo(f"  workflow: {workflow_url(temporal_ui, deployment_id)}")
             if detach:
                 return
             deployment = follow(api, deployment_id, say=typer.echo)
@@ -123,6 +136,31 @@ def deploy(
     typer.secho("ready", fg=typer.colors.GREEN)
     for url in domain_urls(deployment, edge_port):
         typer.echo(f"  {url}")
+
+
+@app.command()
+def rollback(
+    deployment_id: Annotated[str, typer.Argument(help="The earlier deployment to go back to.")],
+    api_url: ApiUrl = DEFAULT_API_URL,
+    root_key: RootKey = "",
+) -> None:
+    """Send live traffic back to an earlier production deployment (instant while it is warm)."""
+    call(api_url, root_key, "deployments.rollbackDeployment", {"deploymentId": deployment_id})
+    typer.echo(
+        f"live traffic now goes to {deployment_id}; new deployments will not take it "
+        "until you promote one"
+    )
+
+
+@app.command()
+def promote(
+    deployment_id: Annotated[str, typer.Argument(help="The deployment to make live.")],
+    api_url: ApiUrl = DEFAULT_API_URL,
+    root_key: RootKey = "",
+) -> None:
+    """Make a ready or stopped deployment live again (a stopped one is started first)."""
+    call(api_url, root_key, "deployments.promoteDeployment", {"deploymentId": deployment_id})
+    typer.echo(f"{deployment_id} is live")
 
 
 @app.command()

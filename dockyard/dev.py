@@ -24,6 +24,7 @@ from typing import IO
 
 from pydantic import SecretStr
 
+from dockyard import search_attributes
 from dockyard.bootstrap import Bootstrapped, bootstrap
 from dockyard.settings import Settings
 
@@ -189,6 +190,12 @@ def _temporal_command(settings: Settings) -> list[str]:
         str((settings.home / "temporal.db").resolve()),
         "--log-level",
         "warn",
+        # Registered at start, so deployments are searchable from the first one on.
+        *(
+            flag
+            for key in search_attributes.ALL
+            for flag in ("--search-attribute", f"{key.name}=Keyword")
+        ),
     ]
 
 
@@ -201,7 +208,7 @@ def _child_environment(settings: Settings) -> dict[str, str]:
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
-    values: dict[str, str] = {}
+    values: dict[str, str] = {"DOCKYARD_TEMPORAL_UI_URL": settings.temporal_ui_url}
     for name, value in settings.model_dump().items():
         if isinstance(value, list):
             text = ",".join(str(item) for item in value)

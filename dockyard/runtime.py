@@ -17,6 +17,8 @@ from docker.models.containers import Container
 log = logging.getLogger(__name__)
 
 LABEL_MANAGED = "dockyard.managed"
+# Which dockyard started a container (its task queue prefix): several can share a host.
+LABEL_OWNER = "dockyard.owner"
 LABEL_DEPLOYMENT = "dockyard.deployment"
 LABEL_ENVIRONMENT = "dockyard.environment"
 LABEL_REGION = "dockyard.region"
@@ -63,8 +65,11 @@ def container_name(deployment_id: str, region: str, replica: int) -> str:
 
 
 class DockerRuntime:
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
+    def __init__(
+        self, client: docker.DockerClient | None = None, *, owner: str = "dockyard"
+    ) -> None:
         self._docker = client or docker.from_env()
+        self._owner = owner
 
     def resolve_image(self, image: str) -> str:
         """The image's content digest (its id), pulling it when it is not present locally."""
@@ -97,7 +102,7 @@ class DockerRuntime:
             name=spec.name,
             detach=True,
             environment=spec.environment,
-            labels={LABEL_MANAGED: "true", **spec.labels},
+            labels={LABEL_MANAGED: "true", LABEL_OWNER: self._owner, **spec.labels},
             ports={f"{spec.port}/tcp": ("127.0.0.1", None)},
             nano_cpus=spec.nano_cpus,
             mem_limit=spec.memory_bytes,
@@ -146,7 +151,9 @@ class DockerRuntime:
 
     def managed_containers(self) -> list[Container]:
         return list(
-            self._docker.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"})
+            self._docker.containers.list(
+                all=True, filters={"label": f"{LABEL_OWNER}={self._owner}"}
+            )
         )
 
     @staticmethod

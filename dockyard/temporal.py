@@ -77,6 +77,8 @@ async def start_deployment(
     branch: str | None,
     sha: str | None,
     trigger: str,
+    commit_message: str | None = None,
+    author: str | None = None,
 ) -> WorkflowHandle[Any, Any]:
     attributes = [
         SearchAttributePair(search_attributes.PROJECT, project),
@@ -95,5 +97,11 @@ async def start_deployment(
         id=deployment_workflow_id(deployment.deployment_id),
         task_queue=deployment.queues.control,
         search_attributes=TypedSearchAttributes(attributes),
+        memo={
+            key: value
+            for key, value in (("commitMessage", commit_message), ("author", author))
+            if value
+        },
+        static_summary=f"{project}/{app} to {environment}" + (f" at {sha[:7]}" if sha else ""),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )

@@ -7,15 +7,17 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import httpx
 import pytest
 
 from dockyard.dev import RunningStack, free_port, running_stack
-from dockyard.runtime import LABEL_MANAGED
+from dockyard.runtime import LABEL_OWNER
 from dockyard.settings import Settings
 
 
@@ -55,13 +57,12 @@ class Dockyard:
         )
 
 
-@pytest.fixture(scope="session")
-def dockyard(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, demo_images: dict[str, str]
-) -> Iterator[Dockyard]:
+@contextmanager
+def start_dockyard(home: Path, redis_url: str, **overrides: Any) -> Iterator[Dockyard]:
+    """A private dockyard: worker, API and edge processes on their own ports and database."""
     root_key = f"dy_test_{secrets.token_urlsafe(16)}"
     settings = Settings(
-        home=tmp_path_factory.mktemp("dockyard-home"),
+        home=home,
         redis_url=redis_url,
         root_key=root_key,
         workspace="acme",
@@ -70,19 +71,25 @@ def dockyard(
         temporal_port=free_port(),
         temporal_ui_port=free_port(),
         task_queue_prefix=f"e2e-{secrets.token_hex(4)}",
+        **overrides,
     )
-    os.environ["DOCKYARD_ROOT_KEY"] = root_key
     try:
         with running_stack(settings, echo=False) as running:
             yield Dockyard(settings=settings, running=running, root_key=root_key)
     finally:
-        os.environ.pop("DOCKYARD_ROOT_KEY", None)
         _print_logs_on_failure(settings.home / "logs")
         client = docker.from_env()
-        for container in client.containers.list(
-            all=True, filters={"label": f"{LABEL_MANAGED}=true"}
-        ):
+        owned = f"{LABEL_OWNER}={settings.task_queue_prefix}"
+        for container in client.containers.list(all=True, filters={"label": owned}):
             container.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def dockyard(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, demo_images: dict[str, str]
+) -> Iterator[Dockyard]:
+    with start_dockyard(tmp_path_factory.mktemp("dockyard-home"), redis_url) as running:
+        yield running
 
 
 def _print_logs_on_failure(logs: Path) -> None:

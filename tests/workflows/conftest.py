@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from dockyard.runtime import LABEL_MANAGED
+from dockyard.runtime import LABEL_OWNER
 from dockyard.settings import Settings
 from worker import build_workers
 
@@ -42,9 +42,10 @@ async def workers(
 
 
 @pytest.fixture(autouse=True)
-def no_leftover_containers(docker_client: docker.DockerClient) -> Iterator[None]:
+def no_leftover_containers(
+    docker_client: docker.DockerClient, settings: Settings
+) -> Iterator[None]:
     yield
-    for container in docker_client.containers.list(
-        all=True, filters={"label": f"{LABEL_MANAGED}=true"}
-    ):
+    owned = f"{LABEL_OWNER}={settings.task_queue_prefix}"
+    for container in docker_client.containers.list(all=True, filters={"label": owned}):
         container.remove(force=True)
