@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,3 +50,24 @@ def no_leftover_containers(
     owned = f"{LABEL_OWNER}={settings.task_queue_prefix}"
     for container in docker_client.containers.list(all=True, filters={"label": owned}):
         container.remove(force=True)
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.fixture
+def record_histories(temporal_client: Client) -> Callable[..., Awaitable[None]]:
+    """Save the histories of workflows a test ran, when DOCKYARD_RECORD_HISTORIES=1.
+
+    The saved files are replayed against the current workflow code on every run
+    (test_replay.py): a change that would break running workflows fails the build.
+    """
+
+    async def record(name: str, *workflow_ids: str) -> None:
+        if os.environ.get("DOCKYARD_RECORD_HISTORIES") != "1":
+            return
+        for index, workflow_id in enumerate(workflow_ids):
+            history = await temporal_client.get_workflow_handle(workflow_id).fetch_history()
+            (HISTORIES / f"{name}-{index}.json").write_text(history.to_json())
+
+    return record

@@ -108,6 +108,7 @@ async def test_image_deploy_reaches_ready_with_steps_instances_and_domains(
 
 
 async def test_missing_image_fails_with_an_actionable_error(
+    record_histories,
     temporal_client: Client,
     sessions: sessionmaker[Session],
     settings: Settings,
@@ -127,6 +128,7 @@ async def test_missing_image_fails_with_an_actionable_error(
         environment = session.get_one(Environment, seeded.production.id)
     assert environment.current_deployment_id == live.id
     assert len(serving(sessions, live.id)) == 1
+    await record_histories("failed-deploy", f"deploy-{failed.id}")
 
 
 async def test_crashing_container_fails_and_is_removed(

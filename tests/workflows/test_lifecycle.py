@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from dockyard.models import App, Deployment, Domain, Environment
-from dockyard.payloads import LifecycleRequest, LifecycleResult, environment_workflow_id
+from dockyard.payloads import (
+    LifecycleRequest,
+    LifecycleResult,
+    deployment_workflow_id,
+    environment_workflow_id,
+)
 from dockyard.settings import Settings
 from tests.seed import Seeded, seed_app
 from tests.workflows.test_deployment import deploy
@@ -43,6 +48,7 @@ async def lifecycle(client: Client, seeded: Seeded, update: str, deployment_id: 
 
 
 async def test_rollback_to_warm_standby_is_a_route_flip_then_promote_clears_it(
+    record_histories,
     temporal_client: Client,
     sessions: sessionmaker[Session],
     settings: Settings,
@@ -78,6 +84,11 @@ async def test_rollback_to_warm_standby_is_a_route_flip_then_promote_clears_it(
         assert not session.get_one(App, seeded.app.id).is_rolled_back
         assert session.get_one(Environment, seeded.production.id).current_deployment_id == v3.id
     assert running_containers(docker_client, v2.id) == 1  # still warm
+    await record_histories(
+        "rollback-promote",
+        environment_workflow_id(seeded.production.id),
+        *(deployment_workflow_id(d.id) for d in (v1, v2, v3)),
+    )
 
 
 async def test_standby_stops_after_its_window_and_promote_starts_it_again(
