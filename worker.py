@@ -14,6 +14,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from activities.build import BuildActivities
@@ -23,15 +24,22 @@ from activities.instances import InstanceActivities
 from activities.lifecycle import LifecycleActivities
 from activities.records import DeploymentRecords
 from activities.routes import RouteActivities
+from activities.watch import RegionWatch
 from dockyard.crypto import SecretBox
 from dockyard.db import make_engine, make_sessionmaker, migrate
 from dockyard.events import Events
-from dockyard.payloads import TaskQueues
+from dockyard.payloads import (
+    REGION_WORKFLOW,
+    TaskQueues,
+    WatchRegionInput,
+    region_workflow_id,
+)
 from dockyard.runtime import DockerRuntime
 from dockyard.settings import Settings, load_settings
 from dockyard.temporal import connect, register_search_attributes
 from workflows.deployment import DeploymentWorkflow
 from workflows.environment import EnvironmentWorkflow
+from workflows.region import RegionWorkflow
 
 log = logging.getLogger("dockyard.worker")
 CONNECT_ATTEMPTS = 60
@@ -59,7 +67,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=queues.control,
-                workflows=[DeploymentWorkflow, EnvironmentWorkflow],
+                workflows=[DeploymentWorkflow, EnvironmentWorkflow, RegionWorkflow],
                 activities=[
                     records.record_progress,
                     records.record_failure,
@@ -85,13 +93,10 @@ def build_workers(
                 max_concurrent_activities=settings.build_concurrency,
             )
         )
-    instances = InstanceActivities(
-        sessions,
-        DockerRuntime(owner=settings.task_queue_prefix),
-        SecretBox(settings.secret_key),
-        events,
-        settings.instance_host,
-    )
+    runtime = DockerRuntime(owner=settings.task_queue_prefix)
+    box = SecretBox(settings.secret_key)
+    instances = InstanceActivities(sessions, runtime, box, events, settings.instance_host)
+    watch = RegionWatch(sessions, runtime, box, events, settings.instance_host)
     for region in settings.regions if regions is None else regions:
         workers.append(
             Worker(
@@ -101,11 +106,25 @@ def build_workers(
                     instances.start_instances,
                     instances.wait_healthy,
                     instances.remove_instances,
+                    watch.watch_region,
                 ],
                 activity_executor=executor,
             )
         )
     return workers
+
+
+async def start_region_watches(client: Client, settings: Settings, regions: list[str]) -> None:
+    """Each region's watch runs in its own workflow; starting it again is a no-op."""
+    queues = TaskQueues(prefix=settings.task_queue_prefix)
+    for region in regions:
+        await client.start_workflow(
+            REGION_WORKFLOW,
+            WatchRegionInput(region=region, queues=queues),
+            id=region_workflow_id(queues, region),
+            task_queue=queues.control,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
 
 
 async def connect_with_retry(settings: Settings) -> Client:
@@ -137,6 +156,7 @@ async def serve(settings: Settings, *, region: str | None) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with _running(workers):
+            await start_region_watches(client, settings, [region] if region else settings.regions)
             queues = ", ".join(worker.task_queue for worker in workers)
             log.info("worker polling %s", queues)
             await stop.wait()

@@ -36,6 +36,7 @@ from dockyard.runtime import (
     RuntimeFailure,
     container_name,
 )
+from dockyard.specs import RuntimeSpec
 
 PROBE_PAUSE_SECONDS = 0.1
 HEARTBEAT_SECONDS = 1.0
@@ -57,6 +58,44 @@ def heartbeating(work: Callable[..., T], *args: object) -> T:
                 return future.result(timeout=HEARTBEAT_SECONDS)
             except Pending:
                 activity.heartbeat()
+
+
+def instance_variables(box: SecretBox, deployment: Deployment, region: str) -> dict[str, str]:
+    """The deployment's frozen variables, plus what every instance is told about itself."""
+    runtime = RuntimeSpec.model_validate(deployment.runtime)
+    return {
+        **box.open_mapping(deployment.variables_encrypted),
+        "PORT": str(runtime.port),
+        "DOCKYARD_DEPLOYMENT_ID": deployment.id,
+        "DOCKYARD_REGION": region,
+    }
+
+
+def container_spec(
+    *,
+    deployment_id: str,
+    environment_id: str,
+    region: str,
+    replica: int,
+    image: str,
+    runtime: RuntimeSpec,
+    variables: dict[str, str],
+) -> ContainerSpec:
+    return ContainerSpec(
+        name=container_name(deployment_id, region, replica),
+        image=image,
+        port=runtime.port,
+        command=runtime.command,
+        environment=variables,
+        labels={
+            LABEL_DEPLOYMENT: deployment_id,
+            LABEL_ENVIRONMENT: environment_id,
+            LABEL_REGION: region,
+        },
+        nano_cpus=int(runtime.vcpus * 1e9),
+        memory_bytes=runtime.memory_mib * 1024 * 1024,
+        stop_signal=runtime.shutdown_signal,
+    )
 
 
 class InstanceActivities:
@@ -87,26 +126,19 @@ class InstanceActivities:
         variables = self._variables(request)
         refs = []
         for replica in range(request.replicas):
-            name = container_name(request.deployment_id, request.region, replica)
-            spec = ContainerSpec(
-                name=name,
+            spec = container_spec(
+                deployment_id=request.deployment_id,
+                environment_id=request.environment_id,
+                region=request.region,
+                replica=replica,
                 image=digest,
-                port=request.runtime.port,
-                command=request.runtime.command,
-                environment=variables,
-                labels={
-                    LABEL_DEPLOYMENT: request.deployment_id,
-                    LABEL_ENVIRONMENT: request.environment_id,
-                    LABEL_REGION: request.region,
-                },
-                nano_cpus=int(request.runtime.vcpus * 1e9),
-                memory_bytes=request.runtime.memory_mib * 1024 * 1024,
-                stop_signal=request.runtime.shutdown_signal,
+                runtime=request.runtime,
+                variables=variables,
             )
             started = self._runtime.start(spec)
             address = f"{self._instance_host}:{started.host_port}"
-            refs.append(self._record(request, name, started.container_id, address))
-            activity.heartbeat(name)
+            refs.append(self._record(request, spec.name, started.container_id, address))
+            activity.heartbeat(spec.name)
         self._record_digest(request.deployment_id, digest)
         return refs
 
@@ -177,14 +209,8 @@ class InstanceActivities:
 
     def _variables(self, request: StartInstancesInput) -> dict[str, str]:
         with self._sessions.begin() as session:
-            deployment = session.get(Deployment, request.deployment_id)
-            sealed = deployment.variables_encrypted if deployment else None
-        return {
-            **self._box.open_mapping(sealed),
-            "PORT": str(request.runtime.port),
-            "DOCKYARD_DEPLOYMENT_ID": request.deployment_id,
-            "DOCKYARD_REGION": request.region,
-        }
+            deployment = session.get_one(Deployment, request.deployment_id)
+            return instance_variables(self._box, deployment, request.region)
 
     def _record(
         self, request: StartInstancesInput, name: str, container_id: str, address: str

@@ -11,6 +11,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.domains import planned_domains, point
+from dockyard.custom_domains import follow_live
 from dockyard.domains import MOVING_KINDS, DomainKind
 from dockyard.events import Events
 from dockyard.models import App, Deployment, DeploymentStep, Environment, now_ms
@@ -77,6 +78,7 @@ class RouteActivities:
             app = session.get_one(App, deployment.app_id)
             if request.take_live:
                 environment.current_deployment_id = deployment.id
+                follow_live(session, environment_id=environment.id, deployment_id=deployment.id)
                 if environment.kind == "production":
                     app.current_deployment_id = deployment.id
             if request.rolled_back is not None and environment.kind == "production":

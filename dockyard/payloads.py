@@ -206,3 +206,16 @@ class DeploymentPlan(BaseModel):
     regions: list[RegionSpec]
     status: str
     running: bool  # some instance is healthy right now
+
+
+class WatchRegionInput(BaseModel):
+    region: str
+    queues: TaskQueues = Field(default_factory=TaskQueues)
+    interval_seconds: float = 1.0
+
+
+REGION_WORKFLOW = "RegionWorkflow"
+
+
+def region_workflow_id(queues: TaskQueues, region: str) -> str:
+    return f"{queues.prefix}-watch-{region}"

@@ -137,8 +137,28 @@ class EnvironmentWorkflow:
             raise ValueError(f"deployment {request.deployment_id} is already live")
 
     # Preview start and stop ----------------------------------------------------------
-    @workflow.update(name="start")
+    @workflow.signal(name="start")
+    async def start_signal(self, request: LifecycleRequest) -> None:
+        try:
+            await self._start(request)
+        except ApplicationError as error:
+            workflow.logger.warning("start of %s refused: %s", request.deployment_id, error)
+
+    @workflow.signal(name="stop")
+    async def stop_signal(self, request: LifecycleRequest) -> None:
+        if self._env.production and request.deployment_id == self._state.live_deployment_id:
+            workflow.logger.warning("the live production deployment cannot be stopped")
+            return
+        try:
+            await self._stop(request)
+        except ApplicationError as error:
+            workflow.logger.warning("stop of %s refused: %s", request.deployment_id, error)
+
+    @workflow.update(name="start_deployment")
     async def start(self, request: LifecycleRequest) -> LifecycleResult:
+        return await self._start(request)
+
+    async def _start(self, request: LifecycleRequest) -> LifecycleResult:
         async with self._lock:
             plan = await self._load(request.deployment_id)
             if not plan.running:
@@ -150,8 +170,11 @@ class EnvironmentWorkflow:
             self._changed = True
             return self._result(plan.deployment_id, started=not plan.running)
 
-    @workflow.update(name="stop")
+    @workflow.update(name="stop_deployment")
     async def stop(self, request: LifecycleRequest) -> LifecycleResult:
+        return await self._stop(request)
+
+    async def _stop(self, request: LifecycleRequest) -> LifecycleResult:
         async with self._lock:
             plan = await self._load(request.deployment_id)
             await instances.stop(

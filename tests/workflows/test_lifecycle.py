@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from dockyard.models import App, Deployment, Domain, Environment
+from dockyard.models import App, Deployment, Domain, Environment, Instance
 from dockyard.payloads import (
     LifecycleRequest,
     LifecycleResult,
@@ -172,3 +172,50 @@ async def test_concurrent_rollbacks_and_a_finishing_deploy_leave_one_consistent_
         "live": environment.current_deployment_id,
         "environment": environment.current_deployment_id,
     }
+
+
+async def test_a_killed_instance_is_ejected_and_replaced(
+    temporal_client: Client,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    demo_images: dict[str, str],
+    docker_client: docker.DockerClient,
+) -> None:
+    from worker import start_region_watches
+
+    seeded = seed_app(sessions)
+    with sessions.begin() as session:
+        session.get_one(Environment, seeded.production.id).regions = [
+            {"name": "local", "replicas": 2}
+        ]
+    deployment = await deploy(temporal_client, sessions, settings, seeded, demo_images["v1"])
+    await start_region_watches(temporal_client, settings, ["local"])
+    victim = docker_client.containers.get(f"dy-{deployment.id}-local-0")
+    old_address = next(
+        i.address
+        for i in serving_instances(sessions, deployment.id)
+        if i.container_name == victim.name
+    )
+
+    victim.kill()
+
+    for _ in range(100):
+        instances = serving_instances(sessions, deployment.id)
+        if len(instances) == 2 and old_address not in {i.address for i in instances}:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"not replaced: {serving_instances(sessions, deployment.id)}")
+    replacement = docker_client.containers.get(f"dy-{deployment.id}-local-0")
+    assert replacement.id != victim.id and replacement.status == "running"
+    assert running_containers(docker_client, deployment.id) == 2
+    await temporal_client.get_workflow_handle(
+        f"{settings.task_queue_prefix}-watch-local"
+    ).terminate()
+
+
+def serving_instances(sessions: sessionmaker[Session], deployment_id: str) -> list[Instance]:
+    with sessions() as session:
+        return list(
+            session.query(Instance).filter_by(deployment_id=deployment_id, status="healthy")
+        )
