@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,8 +27,9 @@ from starlette.websockets import WebSocket
 
 from sentinel import problems
 from sentinel.balancer import Balancer
+from sentinel.headers import adopt_forwarded
 from sentinel.options import EdgeOptions
-from sentinel.policies import PolicyChain
+from sentinel.policies import PolicyChain, prepare
 from sentinel.proxy import Proxy
 from sentinel.route_events import follow_route_changes
 from sentinel.route_keeper import RouteKeeper
@@ -59,7 +61,16 @@ class Edge:
         options: EdgeOptions | None = None,
         policies: PolicyChain | None = None,
         on_shutdown: Callable[[], None] | None = None,
+        trust_forwarded: bool = False,
+        health: Callable[[], dict[str, Any]] | None = None,
+        on_request: Callable[[Route], None] | None = None,
+        unavailable: Callable[[Route], Response] | None = None,
+        tasks: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
+        """`trust_forwarded`: the peer is dockyard's edge, so X-Forwarded-For/Proto name the
+        client (a Sentinel replica). `health` adds fields to /healthz; `on_request` sees
+        every routed request (traffic recording); `unavailable` answers for a route with
+        no address to try; `tasks` run from start to stop (cancelled at stop)."""
         self.options = options or EdgeOptions()
         self.region = region
         self.routes = RouteKeeper(load_routes, poll_interval=self.options.poll_interval)
@@ -67,6 +78,12 @@ class Edge:
         self.policies = policies or PolicyChain()
         self._redis_url = redis_url
         self._on_shutdown = on_shutdown
+        self._trust_forwarded = trust_forwarded
+        self._health = health
+        self._on_request = on_request
+        self._unavailable = unavailable
+        self._extra_tasks = tuple(tasks)
+        self.supervisor: Any = None  # the front edge's replica supervisor, for tests and health
         self._pool: UpstreamPool | None = None
         self._proxy: Proxy | None = None
         self._websockets = WebSocketRelay(
@@ -89,6 +106,8 @@ class Edge:
         if route is None:
             return problems.unknown_host(host)
         if not route.has_instances:
+            if self._unavailable is not None:
+                return self._unavailable(route)
             return problems.no_healthy_instance(host, route.deployment_id)
         return route
 
@@ -98,21 +117,41 @@ class Edge:
         if not host or is_ip_literal(host):
             await self._own_endpoint(scope, host)(scope, receive, send)
             return
+        if self._trust_forwarded:
+            adopt_forwarded(scope)
         route = self._route(host)
         if isinstance(route, Response):
             await route(scope, receive, send)
             return
+        too_large = self._too_large(scope)
+        if too_large is not None:
+            await too_large(scope, receive, send)
+            return
+        if self._on_request is not None:
+            self._on_request(route)
         if self.policies:
             rejection = await self.policies.evaluate(Request(scope, receive), route)
+            receive, send = prepare(scope, receive, send)
             if rejection is not None:
                 await rejection(scope, receive, send)
                 return
         assert self._proxy is not None, "the edge serves requests only after its lifespan start"
         await self._proxy.forward(scope, receive, send, route, host_header)
 
+    def _too_large(self, scope: Scope) -> Response | None:
+        """413 for a body announced larger than the limit; a chunked body is cut instead."""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if value.isdigit() and int(value) > self.options.max_body_bytes:
+                    return problems.body_too_large(self.options.max_body_bytes)
+                return None
+        return None
+
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         host_header = _host_header(scope)
         host = normalize_host(host_header.decode("latin-1")) if host_header else ""
+        if self._trust_forwarded:
+            adopt_forwarded(scope)
         route = self._route(host) if host and not is_ip_literal(host) else None
         if not isinstance(route, Route):
             await deny(scope, send, route or problems.unknown_host(host))
@@ -130,15 +169,15 @@ class Edge:
         if not self.routes.loaded:
             return problems.Problem(503, "routes_not_loaded", problems.ROUTES_NOT_LOADED)
         table = self.routes.table
-        return JSONResponse(
-            {
-                "status": "ok",
-                "region": self.region,
-                "hosts": len(table),
-                "routesAgeSeconds": round(time.time() - table.loaded_at, 3),
-            },
-            headers={"cache-control": "no-store"},
-        )
+        body: dict[str, Any] = {
+            "status": "ok",
+            "region": self.region,
+            "hosts": len(table),
+            "routesAgeSeconds": round(time.time() - table.loaded_at, 3),
+        }
+        if self._health is not None:
+            body.update(self._health())
+        return JSONResponse(body, headers={"cache-control": "no-store"})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -161,7 +200,7 @@ class Edge:
             read_timeout=self.options.read_timeout,
             keepalive_seconds=self.options.keepalive_seconds,
         )
-        self._proxy = Proxy(self._pool, self.balancer)
+        self._proxy = Proxy(self._pool, self.balancer, max_body_bytes=self.options.max_body_bytes)
         # Serve with a table when the DB answers; when it does not, start anyway (an
         # edge that cannot start is worse than one that answers 404 for a few seconds).
         with contextlib.suppress(TimeoutError):
@@ -174,6 +213,8 @@ class Edge:
                 retry_seconds=self.options.redis_retry_seconds,
             )
             self._tasks.append(asyncio.create_task(follow, name="sentinel-route-events"))
+        for task in self._extra_tasks:
+            self._tasks.append(asyncio.create_task(task(), name=getattr(task, "__name__", "task")))
         log.info("edge started in region %s with %d hosts", self.region, len(self.routes.table))
 
     async def stop(self) -> None:

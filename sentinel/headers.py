@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from starlette.types import Scope
+
 HOP_BY_HOP = frozenset(
     {
         b"connection",
@@ -106,3 +108,21 @@ def downstream_response_headers(
     lowered = [(name.lower(), value) for name, value in headers]
     dropped = _dropped(HOP_BY_HOP, lowered)
     return [(name, value) for name, value in lowered if name not in dropped]
+
+
+def adopt_forwarded(scope: Scope) -> None:
+    """Take the client address and scheme from the edge's X-Forwarded-For/-Proto.
+
+    Only for a Sentinel replica, whose one peer is dockyard's edge: the edge replaced any
+    client-sent copies (see the module docstring), so these name the real client.
+    """
+    for name, value in scope["headers"]:
+        if name == b"x-forwarded-for":
+            client = scope.get("client")
+            port = client[1] if isinstance(client, tuple | list) else 0
+            scope["client"] = (value.decode("latin-1").split(",")[-1].strip(), port)
+        elif name == b"x-forwarded-proto":
+            proto = value.decode("latin-1")
+            if scope.get("type") == "websocket":
+                proto = "wss" if proto in ("https", "wss") else "ws"
+            scope["scheme"] = proto

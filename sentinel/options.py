@@ -21,6 +21,8 @@ class EdgeOptions:
     keepalive_seconds: float = 4.0
     # Wait between attempts to (re)subscribe to Redis.
     redis_retry_seconds: float = 1.0
+    # Larger request bodies are refused with 413 (announced) or cut off (chunked).
+    max_body_bytes: int = 100 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for spec in fields(self):

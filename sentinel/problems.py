@@ -23,6 +23,8 @@ UPSTREAM_FAILED = "the instance of deployment {deployment} of {host} failed to a
 UPSTREAM_TIMEOUT = (
     "the instance of deployment {deployment} of {host} did not answer within {seconds:g} s"
 )
+NO_SENTINEL = "no Sentinel replica of environment {environment} is healthy for {host} right now"
+BODY_TOO_LARGE = "the request body is larger than the gateway accepts ({limit} bytes)"
 ROUTES_NOT_LOADED = "the edge has not loaded its routes from the database yet"
 
 
@@ -69,3 +71,13 @@ def upstream_failed(host: str, deployment: str, reason: str) -> Problem:
 def upstream_timeout(host: str, deployment: str, seconds: float) -> Problem:
     detail = UPSTREAM_TIMEOUT.format(host=host, deployment=deployment, seconds=seconds)
     return Problem(504, "upstream_timeout", detail, host=host, deploymentId=deployment)
+
+
+def body_too_large(limit: int) -> Problem:
+    detail = BODY_TOO_LARGE.format(limit=limit)
+    return Problem(413, "body_too_large", detail, limitBytes=limit)
+
+
+def no_sentinel(host: str, environment: str) -> Problem:
+    detail = NO_SENTINEL.format(host=host, environment=environment)
+    return Problem(503, "no_healthy_sentinel", detail, host=host, environmentId=environment)

@@ -38,12 +38,21 @@ class ClientGone(Exception):
 
 
 class RequestBody:
-    """The client's request body, read from ASGI only as fast as the instance takes it."""
+    """The client's request body, read from ASGI only as fast as the instance takes it.
 
-    def __init__(self, receive: Receive, headers: list[tuple[bytes, bytes]]) -> None:
+    A body that grows past `max_bytes` (chunked, so its size was not announced) ends the
+    exchange: the client gets 413 if the instance has not answered yet.
+    """
+
+    def __init__(
+        self, receive: Receive, headers: list[tuple[bytes, bytes]], max_bytes: int | None = None
+    ) -> None:
         self._receive = receive
+        self._max_bytes = max_bytes
+        self._size = 0
         self.started = False
         self.client_gone = False
+        self.too_large = False
         self.chunked = any(name == b"transfer-encoding" for name, _ in headers)
         self.complete = not self.chunked and not any(
             name == b"content-length" and value.strip() != b"0" for name, value in headers
@@ -58,6 +67,10 @@ class RequestBody:
                 raise ClientGone
             self.complete = not message.get("more_body", False)
             if chunk := message.get("body", b""):
+                self._size += len(chunk)
+                if self._max_bytes is not None and self._size > self._max_bytes:
+                    self.too_large = True
+                    raise ClientGone
                 yield chunk
 
 
@@ -69,14 +82,17 @@ def request_target(scope: Scope) -> bytes:
 
 
 class Proxy:
-    def __init__(self, pool: UpstreamPool, balancer: Balancer) -> None:
+    def __init__(
+        self, pool: UpstreamPool, balancer: Balancer, *, max_body_bytes: int | None = None
+    ) -> None:
         self._pool = pool
         self._balancer = balancer
+        self._max_body_bytes = max_body_bytes
 
     async def forward(
         self, scope: Scope, receive: Receive, send: Send, route: Route, host: bytes | None
     ) -> None:
-        body = RequestBody(receive, scope["headers"])
+        body = RequestBody(receive, scope["headers"], self._max_body_bytes)
         client = scope.get("client")
         headers = upstream_request_headers(
             scope["headers"],
@@ -111,6 +127,9 @@ class Proxy:
                 await problem(scope, receive, send)
                 return
             except UpstreamError as error:
+                if body.too_large:
+                    await problems.body_too_large(self._max_body_bytes or 0)(scope, receive, send)
+                    return
                 if body.client_gone:
                     return
                 reason = str(error)

@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 import socket
 from collections import deque
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import hiredis
@@ -46,8 +46,7 @@ class _Connection(asyncio.Protocol):
         self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,200 @@
+"""A gateway as users run it: the API (driven by Unkey's SDK), the front edge, and the
+Sentinel replicas it starts as real processes, on one SQLite database and the real Redis.
+
+One stack per test module (replicas take a second to start); each test makes its own
+deployments and hostnames, so tests do not see each other's policies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy.orm import Session, sessionmaker
+from unkey.py import Unkey
+
+from dockyard.db import make_engine, make_sessionmaker, migrate
+from dockyard.events import Events
+from dockyard.ids import new_id
+from dockyard.keyspaces import freeze_policies
+from dockyard.models import Deployment, Domain, Environment, Instance
+from dockyard.settings import Settings
+from sentinel.app import Edge
+from sentinel.options import EdgeOptions
+from sentinel.server import create_front_edge
+from sentinel.supervisor import Supervisor
+from tests.api.conftest import ROOT_KEY, serve
+from tests.seed import Seeded, seed_app
+from tests.sentinel.conftest import Server, free_port
+
+
+@dataclass
+class GatewayStack:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    unkey: Unkey
+    seeded: Seeded
+    edge: Edge
+    url: str
+    client: aiohttp.ClientSession
+
+    @property
+    def supervisor(self) -> Supervisor:
+        supervisor: Supervisor = self.edge.supervisor
+        return supervisor
+
+    def set_policies(self, environment: str, policies: list[dict[str, Any]]) -> None:
+        self.unkey.gateway.set_policies(
+            project=self.seeded.project.slug,
+            app=self.seeded.app.slug,
+            environment=environment,
+            policies=policies,
+        )
+
+    def deploy(
+        self,
+        hostname: str,
+        *addresses: str,
+        environment: str = "production",
+        policies: list[dict[str, Any]] | None = None,
+        spec_path: str | None = None,
+    ) -> str:
+        """A deployment of `environment` served at hostname, created the way the API
+        creates one: with the environment's current policies frozen in."""
+        env = self.seeded.production if environment == "production" else self.seeded.preview
+        if policies is not None:
+            self.set_policies(environment, policies)
+        with self.sessions.begin() as session:
+            deployment = Deployment(
+                id=new_id("deployment"),
+                workspace_id=self.seeded.workspace.id,
+                project_id=self.seeded.project.id,
+                app_id=self.seeded.app.id,
+                environment_id=env.id,
+                source="image",
+                status="ready",
+                runtime={"openapi_spec_path": spec_path} if spec_path else {},
+            )
+            session.add(deployment)
+            session.flush()
+            freeze_policies(session, deployment)
+            for address in addresses:
+                session.add(
+                    Instance(
+                        id=new_id("instance"),
+                        deployment_id=deployment.id,
+                        environment_id=env.id,
+                        region="local",
+                        container_name=f"test-{new_id('instance')}",
+                        address=address,
+                        status="healthy",
+                    )
+                )
+            session.add(
+                Domain(
+                    id=new_id("domain"),
+                    hostname=hostname,
+                    kind="live",
+                    workspace_id=self.seeded.workspace.id,
+                    project_id=self.seeded.project.id,
+                    app_id=self.seeded.app.id,
+                    environment_id=env.id,
+                    deployment_id=deployment.id,
+                )
+            )
+        events = Events(self.settings.redis_url)
+        events.routes_changed(env.id)
+        events.close()
+        return deployment.id
+
+    def environment(self, slug: str) -> Environment:
+        return self.seeded.production if slug == "production" else self.seeded.preview
+
+    def replica_urls(self, environment: str = "production") -> list[str]:
+        env_id = self.environment(environment).id
+        return [f"http://{address}" for address in self.supervisor.addresses(env_id)]
+
+    async def get(
+        self, host: str, path: str = "/", *, base: str | None = None, **kwargs: Any
+    ) -> tuple[int, dict[str, str], bytes]:
+        headers = {"Host": host, **kwargs.pop("headers", {})}
+        method = kwargs.pop("method", "GET")
+        async with self.client.request(
+            method, (base or self.url) + path, headers=headers, **kwargs
+        ) as response:
+            return response.status, dict(response.headers), await response.read()
+
+    async def until(
+        self, host: str, status: int, *, base: str | None = None, **kwargs: Any
+    ) -> None:
+        """Wait until the host answers `status` (routes and replicas take a moment)."""
+        for _ in range(300):
+            answered, _, _ = await self.get(host, base=base, **kwargs)
+            if answered == status:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"{host} never answered {status} (last: {answered})")
+
+    async def replicas_ready(self, environment: str, count: int) -> None:
+        env_id = self.environment(environment).id
+        for _ in range(1500):  # 30 s: starting Python processes on a busy machine
+            if len(self.supervisor.addresses(env_id)) >= count:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"{environment} never had {count} healthy replicas")
+
+
+@contextlib.asynccontextmanager
+async def gateway_stack(
+    tmp_path: Path, redis_url: str, temporal_address: str
+) -> AsyncIterator[GatewayStack]:
+    database_url = f"sqlite:///{tmp_path / 'dockyard.db'}"
+    settings = Settings(
+        home=tmp_path,
+        database_url=database_url,
+        redis_url=redis_url,
+        temporal_address=temporal_address,
+        root_key=ROOT_KEY,
+        workspace="acme",
+        task_queue_prefix=f"gw-test-{secrets.token_hex(4)}",
+        edge_port=free_port(),
+    )
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    with serve(settings) as api, Unkey(server_url=api.url, root_key=ROOT_KEY) as unkey:
+        seeded = seed_app(sessions, project=f"p{secrets.token_hex(3)}")
+        edge = create_front_edge(settings, sessions=sessions, options=EdgeOptions(poll_interval=1))
+        server = Server("granian", edge, settings.edge_port)
+        client = aiohttp.ClientSession(auto_decompress=False)
+        url = f"http://127.0.0.1:{settings.edge_port}"
+        stack = GatewayStack(settings, sessions, unkey, seeded, edge, url, client)
+        try:
+            await stack.replicas_ready("production", 3)
+            await stack.replicas_ready("preview", 1)
+            yield stack
+        finally:
+            await client.close()
+            await server.stop()
+            engine.dispose()
+
+
+def keyspace_with_key(unkey: Unkey, **key: Any) -> tuple[str, str, str]:
+    """A new keyspace and a key in it: (api id, key id, the key's secret)."""
+    api_id = unkey.apis.create_api(name=f"ks-{secrets.token_hex(3)}").data.api_id
+    created = unkey.keys.create_key(api_id=api_id, **key).data
+    return api_id, created.key_id, created.key
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def policies_named(*policies: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"enabled": True, **policy} for policy in policies]
