@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from dockyard.client import ApiClient, ApiError
 from dockyard.payloads import deployment_workflow_id
-from dockyard.watch import domain_urls, follow, step_lines
+from dockyard.watch import build_log, domain_urls, follow, follow_build_log, step_lines
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 projects = typer.Typer(no_args_is_help=True, help="Projects: the top of the resource tree.")
@@ -60,6 +61,7 @@ TemporalUi = Annotated[
 DEFAULT_TEMPORAL_UI = "http://127.0.0.1:8233"
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
+CURRENT_TIMEOUT = 120.0
 
 
 def fail(message: str) -> NoReturn:
@@ -85,6 +87,24 @@ def workflow_url(temporal_ui: str, deployment_id: str, namespace: str = "default
     """Where the Temporal Web UI shows this deployment's workflow."""
     workflow_id = deployment_workflow_id(deployment_id)
     return f"{temporal_ui.rstrip('/')}/namespaces/{namespace}/workflows/{workflow_id}"
+
+
+def wait_until_current(api_url: str, root_key: str, deployment_id: str) -> None:
+    """Rollback and promote are applied by the environment's workflow: wait to see it."""
+    deadline = time.monotonic() + CURRENT_TIMEOUT
+    while time.monotonic() < deadline:
+        deployment = call(
+            api_url, root_key, "deployments.getDeployment", {"deploymentId": deployment_id}
+        )
+        if deployment.get("isCurrent"):
+            return
+        if deployment["status"] == "failed":
+            fail(f"deployment {deployment_id} failed to start: {deployment.get('error')}")
+        time.sleep(0.2)
+    fail(
+        f"requested, but {deployment_id} is not live after {CURRENT_TIMEOUT:.0f}s; "
+        "is the worker running?"
+    )
 
 
 def require_project(project: str) -> str:
@@ -160,7 +180,32 @@ def promote(
 ) -> None:
     """Make a ready or stopped deployment live again (a stopped one is started first)."""
     call(api_url, root_key, "deployments.promoteDeployment", {"deploymentId": deployment_id})
+    wait_until_current(api_url, root_key, deployment_id)
     typer.echo(f"{deployment_id} is live")
+
+
+@app.command()
+def logs(
+    deployment_id: Annotated[str, typer.Argument(help="The deployment whose build to show.")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Print lines as the build writes them.")
+    ] = False,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    root_key: RootKey = "",
+) -> None:
+    """Print a deployment's build log; with --follow, live until the build is over."""
+    with client(api_url, root_key) as api:
+        try:
+            if follow:
+                status = follow_build_log(api, deployment_id, say=typer.echo)
+                if status == "failed":
+                    fail(f"deployment {deployment_id} failed")
+                typer.secho(f"build over: deployment {deployment_id} is {status}", err=True)
+                return
+            for message in build_log(api, deployment_id):
+                typer.echo(message)
+        except ApiError as error:
+            fail(error.message)
 
 
 @app.command()

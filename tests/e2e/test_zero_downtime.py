@@ -8,11 +8,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from dockyard.loadgen import steady_load, table
-from dockyard.payloads import LifecycleRequest, LifecycleResult, environment_workflow_id
 from tests.e2e.conftest import Dockyard, start_dockyard
 
 LIVE = "calm-acme.localhost"
@@ -41,20 +38,10 @@ def deploy(dockyard: Dockyard, image: str) -> str:
     return result.stdout.split()[1]
 
 
-async def move_live(dockyard: Dockyard, update: str, deployment_id: str) -> None:
-    client = await Client.connect(
-        dockyard.settings.temporal_address, data_converter=pydantic_data_converter
-    )
-    environment = dockyard.api("deployments.getDeployment", {"deploymentId": deployment_id})
-    assert environment.status_code == 200
-    environments = dockyard.api(
-        "environments.listEnvironments", {"project": "calm", "app": "default"}
-    ).json()["data"]
-    production = next(e for e in environments if e["slug"] == "production")
-    handle = client.get_workflow_handle(environment_workflow_id(production["id"]))
-    await handle.execute_update(
-        update, LifecycleRequest(deployment_id=deployment_id), result_type=LifecycleResult
-    )
+async def move_live(dockyard: Dockyard, command: str, deployment_id: str) -> None:
+    """`dockyard rollback` / `dockyard promote`, which return once the move is live."""
+    result = await asyncio.to_thread(dockyard.cli, command, deployment_id)
+    assert result.returncode == 0, result.stderr
 
 
 async def test_no_request_fails_through_deploy_rollback_promote_and_standby_expiry(
@@ -74,14 +61,14 @@ async def test_no_request_fails_through_deploy_rollback_promote_and_standby_expi
     await asyncio.sleep(1)
     v2 = await asyncio.to_thread(deploy, calm, demo_images["v2"])
     await asyncio.sleep(1)
-    await move_live(calm, "rollback_to", v1)
+    await move_live(calm, "rollback", v1)
     await asyncio.sleep(1)
-    await move_live(calm, "promote_to", v2)
+    await move_live(calm, "promote", v2)
     # v1 is replaced again and its standby window runs out while the load goes on ...
     await asyncio.sleep(STANDBY.total_seconds() + 4)
     stopped = calm.api("deployments.getDeployment", {"deploymentId": v1}).json()["data"]
     # ... then promoting it starts it and waits for health before it takes traffic.
-    await move_live(calm, "promote_to", v1)
+    await move_live(calm, "promote", v1)
     await asyncio.sleep(1)
     stop.set()
     tally = await load
