@@ -170,10 +170,19 @@ class running:
             self._process.kill()
 
 
-def wrk(url: str, *, duration: int, connections: int, host: str | None) -> dict[str, str]:
+def wrk(
+    url: str,
+    *,
+    duration: int,
+    connections: int,
+    host: str | None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, str]:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
     if host:
         command += ["-H", f"Host: {host}"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
