@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from api import dashboard
 from api.deps import Services
 from api.dns import Resolver, SystemResolver
 from api.domain_verification import Verifier
@@ -59,6 +60,7 @@ ROUTERS = (
     gateway.router,
     build_logs.router,
     webhooks.router,
+    dashboard.router,
 )
 
 

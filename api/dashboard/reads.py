@@ -1,0 +1,52 @@
+"""Reads the dashboard needs that Unkey's v2 API has no operation for.
+
+Unkey's own console lists keyspaces through its private API; v2 can only get one by id
+(apis.getApi). These are reads only, under the same root key and permissions as /v2;
+every change the dashboard makes goes through /v2.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import func, select
+
+from api.deps import MetaDep, RootKeyDep, SessionDep
+from api.schemas.base import Envelope, Output
+from dockyard.keyspaces import Key, Keyspace
+
+router = APIRouter()
+
+
+class KeyspaceSummary(Output):
+    id: str
+    name: str
+    created_at: int
+    keys: int
+
+
+@router.post("/dashboard/api/keyspaces")
+def list_keyspaces(
+    session: SessionDep, caller: RootKeyDep, meta: MetaDep
+) -> Envelope[list[KeyspaceSummary]]:
+    """The workspace's keyspaces the key may read (`api.<id or *>.read_api`), newest first."""
+    counts = (
+        select(Key.keyspace_id, func.count().label("key_count"))
+        .group_by(Key.keyspace_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Keyspace, func.coalesce(counts.c.key_count, 0))
+        .outerjoin(counts, counts.c.keyspace_id == Keyspace.id)
+        .where(Keyspace.workspace_id == caller.workspace_id)
+        .order_by(Keyspace.created_at.desc(), Keyspace.id)
+    )
+    return Envelope(
+        meta=meta,
+        data=[
+            KeyspaceSummary(
+                id=keyspace.id, name=keyspace.name, created_at=keyspace.created_at, keys=keys
+            )
+            for keyspace, keys in rows
+            if caller.allows("api.*.read_api", f"api.{keyspace.id}.read_api")
+        ],
+    )
