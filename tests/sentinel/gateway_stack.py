@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 from sqlalchemy.orm import Session, sessionmaker
 from unkey.py import Unkey
 
 from dockyard.db import make_engine, make_sessionmaker, migrate
 from dockyard.events import Events
 from dockyard.ids import new_id
-from dockyard.keyspaces import freeze_policies
+from dockyard.keyspaces import DeploymentPolicies, freeze_policies
 from dockyard.models import Deployment, Domain, Environment, Instance
 from dockyard.settings import Settings
 from sentinel.app import Edge
@@ -50,6 +51,18 @@ class GatewayStack:
         return supervisor
 
     def set_policies(self, environment: str, policies: list[dict[str, Any]]) -> None:
+        body = {
+            "project": self.seeded.project.slug,
+            "app": self.seeded.app.slug,
+            "environment": environment,
+            "policies": policies,
+        }
+        if any("ipRules" in policy or "jwt" in policy for policy in policies):
+            # dockyard's own rule types: the SDK's Policy model has no field for them.
+            url = f"{self.unkey.sdk_configuration.server_url}/v2/gateway.setPolicies"
+            response = httpx.post(url, json=body, headers={"Authorization": f"Bearer {ROOT_KEY}"})
+            assert response.status_code == 200, response.text
+            return
         self.unkey.gateway.set_policies(
             project=self.seeded.project.slug,
             app=self.seeded.app.slug,
@@ -64,6 +77,7 @@ class GatewayStack:
         environment: str = "production",
         policies: list[dict[str, Any]] | None = None,
         spec_path: str | None = None,
+        frozen: list[dict[str, Any]] | None = None,
     ) -> str:
         """A deployment of `environment` served at hostname, created the way the API
         creates one: with the environment's current policies frozen in."""
@@ -84,6 +98,9 @@ class GatewayStack:
             session.add(deployment)
             session.flush()
             freeze_policies(session, deployment)
+            if frozen is not None:  # what the API would never store, for failure tests
+                session.flush()
+                session.get(DeploymentPolicies, deployment.id).policies = frozen  # type: ignore[union-attr]
             for address in addresses:
                 session.add(
                     Instance(
