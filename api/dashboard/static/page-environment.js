@@ -161,10 +161,10 @@ async function mountDeployments(body, params, state, ctx) {
     await load();
     draw();
   };
-  // Poll fast while something is rolling out, slowly otherwise.
+  // Poll fast while something is rolling out or an action was just sent, slowly otherwise.
   let quiet = 0;
   ctx.every(1500, async () => {
-    const moving = state.deployments.some((d) => !FINAL.has(d.status));
+    const moving = state.deployments.some((d) => !FINAL.has(d.status)) || Date.now() < (state.fastUntil || 0);
     if (!moving && ++quiet % 5 !== 0) return;
     if (document.querySelector("dialog[open]")) return;
     try {
@@ -189,6 +189,13 @@ async function onClick(event, params, state, ctx) {
     await redeploy(deployment, { navigate: ctx.navigate });
   } else if (["promote", "rollback", "stop", "start"].includes(action)) {
     const current = state.deployments.find((d) => d.isCurrent) || null;
-    await runAction(action, deployment, { current, onDone: () => state.redraw && state.redraw().catch(() => {}) });
+    await runAction(action, deployment, {
+      current,
+      onDone: () => {
+        // The environment's workflow carries the action out within moments: watch closely.
+        state.fastUntil = Date.now() + 20000;
+        if (state.redraw) state.redraw().catch(() => {});
+      },
+    });
   }
 }

@@ -1,0 +1,99 @@
+"""The dashboard in a real Chromium, against the whole stack as real processes
+(tests.e2e.conftest.start_dockyard) seeded with the demo data (tests.dashboard.demo).
+
+The browser is Debian's `chromium` driven by Playwright; a missing browser is a failure,
+never a skip. Every test leaves screenshots under test-artifacts/dashboard/ for a person
+to look at, and a screenshot of the moment it failed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.dashboard.demo import Demo, seed
+from tests.e2e.conftest import Dockyard, start_dockyard
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+VIEWPORT = {"width": 1440, "height": 900}
+NO_CHROMIUM = (
+    f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
+    "Playwright's own browser download does not work here"
+)
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(scope="session")
+def dockyard(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, demo_images: dict[str, str]
+) -> Iterator[Dockyard]:
+    with start_dockyard(tmp_path_factory.mktemp("dashboard-home"), redis_url) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def demo(dockyard: Dockyard, demo_images: dict[str, str]) -> Demo:
+    return seed(dockyard, demo_images)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        raise RuntimeError(NO_CHROMIUM)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+
+
+@pytest.fixture
+def page(browser: Browser, dockyard: Dockyard, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser tab (its own sessionStorage); uncaught page errors fail the test."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=dockyard.settings.api_url)
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    if request.node.stash.get(FAILED, False):
+        screenshot(tab, f"{request.node.name}-failed")
+    context.close()
+    assert not errors, f"the page threw: {errors}"
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page: Page, root_key: str, path: str = "/dashboard") -> None:
+    page.goto(path)
+    page.get_by_label("Root key").fill(root_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("[data-ready]")).to_be_visible()
+
+
+def open_page(page: Page, path: str) -> None:
+    """Go to a dashboard address and wait until its data is drawn."""
+    page.goto(path)
+    expect(page.locator("[data-ready]")).to_be_visible()
+
+
+ENVIRONMENT = "/dashboard/projects/demo/apps/default/environments/{environment}"
