@@ -1,8 +1,10 @@
-"""`python -m sentinel`: the edge as the rest of dockyard starts it, in its own process."""
+"""`python -m sentinel`: the edge as the rest of dockyard starts it, in its own process,
+with the Sentinel replicas it supervises."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -42,9 +44,18 @@ async def test_python_m_sentinel_serves_routes_from_its_settings_and_stops_on_si
                             break
                 except aiohttp.ClientConnectionError:
                     await asyncio.sleep(0.05)
-            async with client.get(f"http://127.0.0.1:{port}/", headers={"Host": HOST}) as response:
-                assert response.status == 200
-                assert (await response.json())["instance"] == "shop"
+            # The edge serves through the environment's Sentinel replicas, which it starts:
+            # 503 (no healthy replica yet) for the second or so that takes.
+            for _ in range(600):
+                async with client.get(
+                    f"http://127.0.0.1:{port}/", headers={"Host": HOST}
+                ) as response:
+                    status, body = response.status, await response.read()
+                if status != 503:
+                    break
+                await asyncio.sleep(0.05)
+            assert status == 200
+            assert json.loads(body)["instance"] == "shop"
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=15)
