@@ -79,6 +79,8 @@ def page(browser: Browser, dockyard: Dockyard, request: pytest.FixtureRequest) -
 def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
+    # From the top, so the sticky sidebar is drawn where a person sees it.
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True)
     return path
 

@@ -4,12 +4,10 @@
 import { data } from "./api.js";
 import { html, render } from "./html.js";
 import { age, domainList, liveOf, source } from "./deploy.js";
-import { badge, empty, failure, field, icon, kindBadge, loading, modal, notice, statusBadge, toast } from "./ui.js";
+import { badge, empty, failure, field, icon, kindBadge, loading, modal, notice, statusBadge, toast, SLUG_MESSAGE, SLUG_PATTERN } from "./ui.js";
 
 export const name = "project";
 
-const SLUG_PATTERN = "[a-z0-9][a-z0-9-]{1,61}[a-z0-9]";
-const SLUG_MESSAGE = "3 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit.";
 
 function envPath(project, app, environment) {
   return `/dashboard/projects/${encodeURIComponent(project)}/apps/${encodeURIComponent(app)}/environments/${encodeURIComponent(environment)}`;
@@ -114,7 +112,7 @@ async function createApp(projectSlug, ctx) {
         ${field({ label: "Slug", name: "slug", required: true, placeholder: "api", pattern: SLUG_PATTERN, message: SLUG_MESSAGE, mono: true })}
       </div>
       ${field({ label: "Image (optional)", name: "image", loc: "oci.image", placeholder: "registry.example.com/api:v1", mono: true, help: "Leave empty to connect a repository instead." })}
-      ${field({ label: "Repository (optional)", name: "repository", loc: "git.repository", placeholder: "owner/name", mono: true, pattern: "[A-Za-z0-9._-]+/[A-Za-z0-9._-]+", message: "Write the repository as owner/name." })}`,
+      ${field({ label: "Repository (optional)", name: "repository", loc: "git.repository", placeholder: "owner/name", mono: true, pattern: "[A-Za-z0-9._\\-]+/[A-Za-z0-9._\\-]+", message: "Write the repository as owner/name." })}`,
     submit: async (_form, values) => {
       const body = { project: projectSlug, name: values.name, slug: values.slug };
       if (values.image) body.oci = { image: values.image };

@@ -2,12 +2,10 @@
 
 import { all, data } from "./api.js";
 import { ago, html, plural, render } from "./html.js";
-import { empty, failure, field, icon, loading, modal, toast } from "./ui.js";
+import { empty, failure, field, icon, loading, modal, toast, SLUG_MESSAGE, SLUG_PATTERN } from "./ui.js";
 
 export const name = "projects";
 
-const SLUG_PATTERN = "[a-z0-9][a-z0-9-]{1,61}[a-z0-9]";
-const SLUG_MESSAGE = "3 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit.";
 
 function head() {
   return html`<div class="crumbs"><span>Projects</span></div>

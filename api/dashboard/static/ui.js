@@ -202,6 +202,11 @@ document.addEventListener("click", async (event) => {
 
 // ---- forms ---------------------------------------------------------------------------------
 
+// Slugs become part of hostnames (api/schemas/base.py). Patterns are compiled with the `v`
+// flag, where a `-` inside a class must be escaped.
+export const SLUG_PATTERN = "[a-z0-9][a-z0-9\\-]{1,61}[a-z0-9]";
+export const SLUG_MESSAGE = "3 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit.";
+
 export function field({ label, name, loc, type = "text", value = "", help, placeholder, required, pattern, min, max, step, message, mono, autocomplete = "off" }) {
   const id = `f-${name}`;
   return html`<div class="field">
@@ -271,7 +276,8 @@ export function showApiError(form, error) {
       })
       .sort((a, b) => b.dataset.loc.length - a.dataset.loc.length)[0];
     if (input) {
-      fieldError(input, item.fix ? `${item.message}. ${item.fix}` : item.message);
+      const message = item.fix ? `${item.message.replace(/[.\s]*$/, "")}. ${item.fix}` : item.message;
+      fieldError(input, message);
       placed = true;
     }
   }
