@@ -11,39 +11,23 @@ import logging
 import time
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.health import probe
-from activities.instances import container_spec, instance_variables
-from dockyard.crypto import SecretBox
-from dockyard.events import Events
+from activities.instances import InstanceActivities, container_spec, instance_variables
 from dockyard.models import Deployment, Instance
 from dockyard.payloads import WatchRegionInput
-from dockyard.runtime import DockerRuntime, RuntimeFailure
+from dockyard.runtime import RuntimeFailure
 from dockyard.specs import RuntimeSpec
 
 log = logging.getLogger(__name__)
 
-SERVING = ("healthy", "starting")
 REPLACING = "replacing"
 REPLACEMENT_DEADLINE_SECONDS = 60.0
 
 
-class RegionWatch:
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        runtime: DockerRuntime,
-        box: SecretBox,
-        events: Events,
-        instance_host: str,
-    ) -> None:
-        self._sessions = sessions
-        self._runtime = runtime
-        self._box = box
-        self._events = events
-        self._instance_host = instance_host
+class RegionWatch(InstanceActivities):
+    """The region's instance work that never ends: same dependencies, one more duty."""
 
     @activity.defn(name="watch instances")
     def watch_region(self, request: WatchRegionInput) -> None:
