@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -14,6 +16,15 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+@dataclass(frozen=True)
+class ServerEvent:
+    """One server-sent event."""
+
+    name: str
+    data: str
+    id: str | None = None
 
 
 class ApiClient:
@@ -35,13 +46,27 @@ class ApiClient:
             response = self._http.post(f"/v2/{operation}", json=body or {})
         except httpx.HTTPError as error:
             raise ApiError(0, UNREACHABLE.format(url=self._base_url, error=error)) from error
-        try:
-            payload: dict[str, Any] = response.json()
-        except ValueError:
-            payload = {}
+        payload = _json(response)
         if response.status_code >= 400:
             raise ApiError(response.status_code, _describe(response.status_code, payload))
         return payload
+
+    def events(self, path: str, *, last_event_id: str | None = None) -> Iterator[ServerEvent]:
+        """The server-sent events of `GET path`, each as soon as it arrives."""
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        timeout = httpx.Timeout(30.0, read=None)  # a quiet build sends nothing for a while
+        try:
+            with self._http.stream("GET", path, headers=headers, timeout=timeout) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise ApiError(
+                        response.status_code, _describe(response.status_code, _json(response))
+                    )
+                yield from _parse_events(response.iter_lines())
+        except httpx.HTTPError as error:
+            raise ApiError(0, UNREACHABLE.format(url=self._base_url, error=error)) from error
 
     def close(self) -> None:
         self._http.close()
@@ -61,3 +86,32 @@ def _describe(status: int, payload: dict[str, Any]) -> str:
         for item in error.get("errors") or []
     ]
     return "; ".join([detail, *fields]) if fields else str(detail)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _parse_events(lines: Iterator[str]) -> Iterator[ServerEvent]:
+    name, event_id = "message", None
+    data: list[str] = []
+    for line in lines:
+        if not line:
+            if data:
+                yield ServerEvent(name=name, data="\n".join(data), id=event_id)
+            name, data = "message", []
+            continue
+        if line.startswith(":"):  # a comment: the server keeping the connection open
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            name = value
+        elif field == "data":
+            data.append(value)
+        elif field == "id":
+            event_id = value

@@ -1,12 +1,14 @@
-"""Following a deployment from the terminal: each phase as it happens, then its domains."""
+"""Following a deployment from the terminal: each phase as it happens, then its domains,
+and its build log, line by line."""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from dockyard.client import ApiClient
+from dockyard.client import ApiClient, ApiError
 
 FINAL = frozenset({"ready", "failed", "skipped", "superseded", "cancelled", "stopped"})
 POLL_SECONDS = 0.25
@@ -50,3 +52,40 @@ def step_lines(deployment: dict[str, Any]) -> list[str]:
 def domain_urls(deployment: dict[str, Any], edge_port: int) -> list[str]:
     port = "" if edge_port == 80 else f":{edge_port}"
     return [f"http://{host}{port}/" for host in deployment.get("domains") or []]
+
+
+def build_log(api: ApiClient, deployment_id: str) -> Iterator[str]:
+    """Every line of the build log written so far, page by page."""
+    body: dict[str, Any] = {"deploymentId": deployment_id, "limit": 100}
+    while True:
+        page = api.call_page("deployments.listBuildLogs", body)
+        for entry in page.get("data") or []:
+            yield str(entry["message"])
+        cursor = (page.get("pagination") or {}).get("cursor")
+        if not cursor:
+            return
+        body["cursor"] = cursor
+
+
+RECONNECTS = 5
+
+
+def follow_build_log(api: ApiClient, deployment_id: str, *, say: Callable[[str], None]) -> str:
+    """Say each build log line as it is written; the deployment's status once the build is
+    over. A dropped connection is resumed after the last line seen."""
+    last_id: str | None = None
+    for attempt in range(RECONNECTS + 1):
+        try:
+            for event in api.events(
+                f"/v2/deployments/{deployment_id}/buildLogs/stream", last_event_id=last_id
+            ):
+                if event.name == "log":
+                    last_id = event.id or last_id
+                    say(str(json.loads(event.data)["message"]))
+                elif event.name == "end":
+                    return str(json.loads(event.data)["status"])
+        except ApiError as error:
+            if error.status or attempt == RECONNECTS:
+                raise
+        time.sleep(min(2**attempt * 0.25, 4))
+    raise ApiError(0, f"lost the build log of {deployment_id}")

@@ -22,10 +22,11 @@ def app_files(base_image: str, content: str, *, extra_run: str = "") -> dict[str
 
 
 class GitRepo:
-    def __init__(self, root: Path) -> None:
-        self.bare = root / "origin.git"
+    def __init__(self, root: Path, *, bare: Path | None = None) -> None:
+        self.bare = bare or root / "origin.git"
         self.work = root / "work"
         root.mkdir(parents=True, exist_ok=True)
+        self.bare.parent.mkdir(parents=True, exist_ok=True)
         _git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(self.bare))
         _git(root, "init", "--quiet", "--initial-branch=main", str(self.work))
         self.git("remote", "add", "origin", str(self.bare))
@@ -47,7 +48,7 @@ class GitRepo:
         self.git(*AUTHOR, "commit", "--quiet", "--message", message)
         return self.git("rev-parse", "HEAD").strip()
 
-    def branch(self, name: str, *, start: str = "main") -> None:
+    def branch(self, name: str, *, start: str = "HEAD") -> None:
         self.git("checkout", "--quiet", "-B", name, start)
 
     def push(self, branch: str) -> None:

@@ -16,17 +16,23 @@ from api.errors import BadRequest
 from api.schemas.deployments import GitSource, OciSource
 from dockyard import deployments as core
 from dockyard.crypto import SecretBox
+from dockyard.git import clone_url
 from dockyard.models import App, Deployment, Environment, Project, now_ms
 from dockyard.payloads import DeploymentInput, EnvironmentInput
 from dockyard.settings import Settings
 
 NOT_STARTED_CODE = "workflow_not_started"
 NOT_STARTED_STEP = "queued"
-NO_DEFAULT_IMAGE = (
-    "app '{app}' has no default image to deploy: it is a git app, and building from git "
-    "is not supported yet"
-)
+NO_DEFAULT_IMAGE = "app '{app}' has no default image to deploy and no git repository to build"
 NO_DEFAULT_IMAGE_FIX = "Send the image to deploy as `oci.image`."
+NO_REPOSITORY = "app '{app}' has no git repository connected, so there is nothing to build"
+NO_REPOSITORY_FIX = "Connect one with apps.updateApp (`git.repository`), or deploy an image."
+FORK_NEEDS_COMMIT = "building from another repository needs the commit to build"
+FORK_FIX = "Add `commitSha`."
+NO_COMMIT_TO_REBUILD = (
+    "deployment '{id}' never resolved a commit (its build failed before fetching one), "
+    "so there is no exact commit to rebuild"
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,19 @@ class ImageToDeploy:
     git_branch: str | None = None
     git_commit_sha: str | None = None
     git_commit_message: str | None = None
+
+
+@dataclass(frozen=True)
+class GitToBuild:
+    """What a new git deployment builds: a commit (or a branch's head) of a repository."""
+
+    git_repository: str  # a URL or path the build worker fetches from
+    git_branch: str | None = None
+    git_commit_sha: str | None = None
+    git_commit_message: str | None = None
+
+
+Source = ImageToDeploy | GitToBuild
 
 
 @dataclass(frozen=True)
@@ -76,10 +95,29 @@ def image_for_app(app: App, oci: OciSource | None) -> str:
     return app.image
 
 
-def image_of_earlier(
+def git_from_request(app: App, git: GitSource | None, settings: Settings) -> GitToBuild:
+    """A build of the app's repository (or a fork's commit): the commit, else a branch head."""
+    if git is not None and git.repository:
+        if not git.commit_sha:
+            raise BadRequest.at("body.git.commitSha", FORK_NEEDS_COMMIT, FORK_FIX)
+        repository = git.repository
+    elif app.git_repository:
+        repository = app.git_repository
+    else:
+        raise BadRequest.at("body.git", NO_REPOSITORY.format(app=app.slug), NO_REPOSITORY_FIX)
+    return GitToBuild(
+        git_repository=clone_url(repository, settings.git_clone_url),
+        git_branch=git.branch if git else None,
+        git_commit_sha=git.commit_sha.lower() if git and git.commit_sha else None,
+        git_commit_message=git.commit_message if git else None,
+    )
+
+
+def source_of_earlier(
     session: Session, *, workspace_id: str, app: App, deployment_id: str
-) -> ImageToDeploy:
-    """Re-run: the earlier deployment's image and git origin, in an environment of its app."""
+) -> Source:
+    """Re-run an earlier deployment in an environment of its app: a git deployment is
+    rebuilt from exactly its commit, an image deployment runs its image again."""
     earlier = find_deployment(session, workspace_id=workspace_id, deployment_id=deployment_id)
     location = "body.deployment.deploymentId"
     if earlier.app_id != app.id:
@@ -87,6 +125,15 @@ def image_of_earlier(
             location,
             f"deployment '{deployment_id}' belongs to another app, not '{app.slug}'",
             "Re-run a deployment of the same app.",
+        )
+    if earlier.source == "git" and earlier.git_repository:
+        if not earlier.git_commit_sha:
+            raise BadRequest.at(location, NO_COMMIT_TO_REBUILD.format(id=deployment_id))
+        return GitToBuild(
+            git_repository=earlier.git_repository,
+            git_branch=earlier.git_branch,
+            git_commit_sha=earlier.git_commit_sha,
+            git_commit_message=earlier.git_commit_message,
         )
     if not earlier.image:
         raise BadRequest.at(location, f"deployment '{deployment_id}' has no image to re-run")
@@ -107,7 +154,7 @@ def create_deployment(
     project: Project,
     app: App,
     environment: Environment,
-    source: ImageToDeploy,
+    source: Source,
     trigger: str,
 ) -> WorkflowStart:
     """Insert the pending deployment; the caller commits, then starts the workflows."""
@@ -117,8 +164,8 @@ def create_deployment(
         box=box,
         app=app,
         environment=environment,
-        source="image",
-        image=source.image,
+        source="git" if isinstance(source, GitToBuild) else "image",
+        image=source.image if isinstance(source, ImageToDeploy) else None,
         git_repository=source.git_repository,
         git_branch=source.git_branch,
         git_commit_sha=source.git_commit_sha,

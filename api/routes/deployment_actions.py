@@ -17,17 +17,18 @@ from starlette.concurrency import run_in_threadpool
 
 from api import lifecycle
 from api.auth import Caller
+from api.build_logs import entry_out, readable_deployment
 from api.crud import deployment_queries as queries
 from api.deployment_state import DeploymentAction, refusal
 from api.deps import MetaDep, RootKeyDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import UNAVAILABLE_RESPONSE, BadRequest, Forbidden, NotFound, PreconditionFailed
-from api.pagination import CURSOR_FIX, INVALID_CURSOR
-from api.permissions import urn
+from api.errors import UNAVAILABLE_RESPONSE, Forbidden, NotFound, PreconditionFailed
+from api.pagination import decode_cursor, encode_cursor, page
 from api.routes import resource_router
 from api.routes.deployments import TEMPORAL_ERRORS
-from api.schemas.base import Empty, Envelope, Meta, Page, Pagination
+from api.schemas.base import Empty, Envelope, Meta, Page
 from api.schemas.deployment_actions import BuildLogEntryOut, DeploymentRef, ListBuildLogs
 from api.temporal import TemporalConnection
+from dockyard import build_logs
 from dockyard import deployments as core
 from dockyard.models import Environment
 from dockyard.payloads import EnvironmentInput
@@ -158,26 +159,22 @@ def _validate(
 def list_build_logs(
     body: ListBuildLogs, session: SessionDep, caller: RootKeyDep, meta: MetaDep
 ) -> Page[BuildLogEntryOut]:
-    """The build output of a deployment, oldest first.
+    """The build output of a deployment, oldest first, as far as it has been written.
 
-    dockyard deploys pre-built images, which have no build: like Unkey for an image
-    deployment, the answer is an empty list. A cursor is only accepted as it was returned.
+    A running build's log grows while it is read: page on with the last cursor, or
+    follow it live with the stream (api.routes.build_logs). An image deployment has no
+    build, so no entries. A cursor is only accepted as it was returned.
     """
-    record = queries.get_deployment(
-        session, workspace_id=caller.workspace_id, deployment_id=body.deployment_id
+    deployment = readable_deployment(session, caller, body.deployment_id)
+    after = decode_cursor(body.cursor, kinds=(int,))[0] if body.cursor is not None else 0
+    lines = build_logs.lines_after(
+        session,
+        deployment_id=deployment.id,
+        after_id=after,
+        limit=body.limit + 1,
+        step_id=body.step_id,
     )
-    deployment = record.deployment
-    path = (
-        f"projects/{deployment.project_id}/apps/{deployment.app_id}/environments/"
-        f"{deployment.environment_id}/deployments/{deployment.id}"
+    entries, pagination = page(
+        lines, limit=body.limit, cursor_of=lambda line: encode_cursor(line.id)
     )
-    caller.require(
-        "environment",
-        "read_deployment",
-        deployment.environment_id,
-        also=[urn(caller.workspace_id, f"{path}/buildLogs", "read")],
-    )
-    if body.cursor is not None:
-        # No build has entries, so no cursor was ever returned for this deployment.
-        raise BadRequest.at("body.cursor", INVALID_CURSOR, CURSOR_FIX)
-    return Page(meta=meta, data=[], pagination=Pagination(has_more=False))
+    return Page(meta=meta, data=[entry_out(line) for line in entries], pagination=pagination)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.auth import Caller
@@ -65,13 +66,14 @@ async def create_deployment(
     reported_trigger: ReportedTriggerDep,
     meta: MetaDep,
 ) -> Envelope[DeploymentCreated]:
-    """Deploy a pre-built image (`image`) or re-run an earlier deployment (`deployment`).
+    """Deploy a pre-built image (`image`), build a commit of the app's repository (`git`),
+    or re-run an earlier deployment (`deployment`: a git deployment rebuilds its commit).
 
     Answers once the deployment row is committed and its workflow started; the rollout
     itself runs in Temporal, so poll deployments.getDeployment for its progress.
     """
     # The database is synchronous: its work runs in the thread pool, off the event loop.
-    target = await run_in_threadpool(_resolve, session, caller, body)
+    target = await run_in_threadpool(_resolve, session, caller, settings, body)
     trigger = body.trigger or reported_trigger or "api"
     deployment_id = await _start(target, session, settings, box, temporal, trigger)
     return Envelope(meta=meta, data=DeploymentCreated(deployment_id=deployment_id))
@@ -88,8 +90,8 @@ async def create_deployment_v3(
     reported_trigger: ReportedTriggerDep,
     meta: MetaDep,
 ) -> Envelope[DeploymentCreated]:
-    """Unkey's v3 shape: `oci`, `deployment`, or no source for the app's default image."""
-    target = await run_in_threadpool(_resolve_v3, session, caller, body)
+    """Unkey's v3 shape: `oci`, `git`, `deployment`, or no source for the app's default."""
+    target = await run_in_threadpool(_resolve_v3, session, caller, settings, body)
     deployment_id = await _start(
         target, session, settings, box, temporal, reported_trigger or "api"
     )
@@ -110,17 +112,7 @@ async def _start(
     client = await temporal.client()
     start = await run_in_threadpool(_insert, session, target, settings, box, trigger)
     try:
-        await ensure_environment_workflow(client, start.environment)
-        await start_deployment(
-            client,
-            start.deployment,
-            project=start.project_slug,
-            app=start.app_slug,
-            environment=start.environment_slug,
-            branch=start.branch,
-            sha=start.sha,
-            trigger=start.trigger,
-        )
+        await launch(client, start)
     except Exception as error:
         # Whatever went wrong, the row must not stay pending with no workflow behind it.
         unreachable = isinstance(error, TEMPORAL_ERRORS)
@@ -137,15 +129,32 @@ async def _start(
     return start.deployment_id
 
 
+async def launch(client: Client, start: crud.WorkflowStart) -> None:
+    """Start a new deployment's workflow, and its environment's when that is not running."""
+    await ensure_environment_workflow(client, start.environment)
+    await start_deployment(
+        client,
+        start.deployment,
+        project=start.project_slug,
+        app=start.app_slug,
+        environment=start.environment_slug,
+        branch=start.branch,
+        sha=start.sha,
+        trigger=start.trigger,
+    )
+
+
 @dataclass(frozen=True)
 class _Target:
     project: Project
     app: App
     environment: Environment
-    source: crud.ImageToDeploy
+    source: crud.Source
 
 
-def _resolve(session: Session, caller: Caller, body: CreateDeployment) -> _Target:
+def _resolve(
+    session: Session, caller: Caller, settings: Settings, body: CreateDeployment
+) -> _Target:
     project, app, environment = find_app_environment(
         session,
         workspace_id=caller.workspace_id,
@@ -154,11 +163,14 @@ def _resolve(session: Session, caller: Caller, body: CreateDeployment) -> _Targe
         environment=body.environment,
     )
     caller.require("environment", "create_deployment", environment.id)
+    source: crud.Source
     if body.image is not None:
         source = crud.image_from_request(body.image.docker_image, body.git)
+    elif body.git is not None:
+        source = crud.git_from_request(app, body.git, settings)
     else:
         assert body.deployment is not None  # CreateDeployment guarantees one source
-        source = crud.image_of_earlier(
+        source = crud.source_of_earlier(
             session,
             workspace_id=caller.workspace_id,
             app=app,
@@ -167,7 +179,9 @@ def _resolve(session: Session, caller: Caller, body: CreateDeployment) -> _Targe
     return _Target(project, app, environment, source)
 
 
-def _resolve_v3(session: Session, caller: Caller, body: CreateDeploymentV3) -> _Target:
+def _resolve_v3(
+    session: Session, caller: Caller, settings: Settings, body: CreateDeploymentV3
+) -> _Target:
     project, app, environment = find_app_environment(
         session,
         workspace_id=caller.workspace_id,
@@ -176,13 +190,16 @@ def _resolve_v3(session: Session, caller: Caller, body: CreateDeploymentV3) -> _
         environment=body.environment,
     )
     caller.require("environment", "create_deployment", environment.id)
+    source: crud.Source
     if body.deployment is not None:
-        source = crud.image_of_earlier(
+        source = crud.source_of_earlier(
             session,
             workspace_id=caller.workspace_id,
             app=app,
             deployment_id=body.deployment.deployment_id,
         )
+    elif body.git is not None or (body.oci is None and app.image is None and app.git_repository):
+        source = crud.git_from_request(app, body.git, settings)
     else:
         source = crud.ImageToDeploy(image=crud.image_for_app(app, body.oci))
     return _Target(project, app, environment, source)

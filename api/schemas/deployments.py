@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
@@ -24,16 +24,9 @@ EXACTLY_ONE_SOURCE = (
     "provide exactly one source: `image` (a pre-built image), `deployment` (re-run an "
     "earlier deployment) or `git`"
 )
-GIT_NOT_SUPPORTED = (
-    "git deployments are not supported yet: build the image yourself and send it as "
-    "`image.dockerImage`; `git` may accompany an image to record its branch and commit"
-)
 
 
 AT_MOST_ONE_SOURCE = "provide at most one source: `oci`, `deployment` or `git`"
-GIT_BUILDS_NOT_SUPPORTED = (
-    "git deployments are not supported yet: build the image yourself and send it as `oci.image`"
-)
 
 
 class ImageSource(Input):
@@ -41,7 +34,9 @@ class ImageSource(Input):
 
 
 class GitSource(Input):
-    """Beside `image`, a dockyard extension: where the image was built from (domains, display)."""
+    """Alone: build this commit (or the branch's head) of the app's repository, or of
+    `repository` with `commitSha`. Beside `image`, a dockyard extension: where the image
+    was built from (domains, display)."""
 
     branch: Branch | None = None
     commit_sha: CommitSha | None = None
@@ -70,7 +65,7 @@ class CreateDeployment(Input):
         if self.deployment is not None and self.image is None and self.git is None:
             return self
         if self.git is not None and self.image is None and self.deployment is None:
-            raise ValueError(GIT_NOT_SUPPORTED)
+            return self
         raise ValueError(EXACTLY_ONE_SOURCE)
 
 
@@ -80,12 +75,12 @@ class OciSource(Input):
 
 class CreateDeploymentV3(Input):
     """`POST /v3/deployments.createDeployment`: at most one source; none deploys the app's
-    default (an OCI app's image)."""
+    default (an OCI app's image, a git app's default branch)."""
 
     project: ResourceIdentifier
     app: ResourceIdentifier
     environment: ResourceIdentifier
-    git: dict[str, Any] | None = None  # refused below, whatever its fields
+    git: GitSource | None = None
     oci: OciSource | None = None
     deployment: DeploymentSource | None = None
 
@@ -94,8 +89,6 @@ class CreateDeploymentV3(Input):
         sources = [s for s in (self.git, self.oci, self.deployment) if s is not None]
         if len(sources) > 1:
             raise ValueError(AT_MOST_ONE_SOURCE)
-        if self.git is not None:
-            raise ValueError(GIT_BUILDS_NOT_SUPPORTED)
         return self
 
 

@@ -257,7 +257,7 @@ def test_list_deployments_newest_first_with_filters(unkey: Unkey, shop: Shop) ->
         ({"image": {"dockerImage": "hello:"}}, "body.image.dockerImage", "tag '' is not valid"),
         ({"image": {"dockerImage": "hello@sha256:abc"}}, "body.image.dockerImage", "digest"),
         ({"image": {"dockerImage": "hello world"}}, "body.image.dockerImage", "whitespace"),
-        ({"git": {"branch": "main"}}, "body", "git deployments are not supported yet"),
+        ({"git": {"branch": "main"}}, "body.git", "no git repository connected"),
         (
             {"image": {"dockerImage": IMAGE}, "deployment": {"deploymentId": "d_123"}},
             "body",
