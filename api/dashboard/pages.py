@@ -9,26 +9,20 @@ Web UI).
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
-from functools import lru_cache
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.dashboard.assets import Assets
 from api.deps import SettingsDep
 from dockyard.settings import Settings
 
 router = APIRouter()
 
-STATIC = Path(__file__).parent / "static"
-MEDIA_TYPES = {
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-}
+ASSETS = Assets(Path(__file__).parent / "static")
 # Everything the page runs or draws comes from this origin; nothing inline can execute,
 # so a name or a log line shown on a page can never read the key in sessionStorage.
 SECURITY_HEADERS = {
@@ -41,43 +35,45 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+FOREVER = "public, max-age=31536000, immutable"
 NO_SUCH_ASSET = "No such dashboard asset."
 
 
 @router.get("/")
-def root() -> RedirectResponse:
+async def root() -> RedirectResponse:
     return RedirectResponse("/dashboard", status_code=307)
 
 
+@router.get("/dashboard/assets/{version}/{name}")
+async def versioned_asset(version: str, name: str) -> Response:
+    """A file of the page at a version: cached for good when it is the current one."""
+    return _asset(name, FOREVER if version == ASSETS.version else "no-cache")
+
+
 @router.get("/dashboard/assets/{name}")
-def asset(name: str, request: Request) -> Response:
-    """A file of the page; revalidated by ETag, so a new dockyard never serves stale code."""
-    path = STATIC / name
-    media_type = MEDIA_TYPES.get(path.suffix)
-    if media_type is None or "/" in name or name.startswith(".") or not path.is_file():
-        return Response(NO_SUCH_ASSET, status_code=404, media_type="text/plain")
-    body, etag = _read(path, path.stat().st_mtime_ns)
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+async def asset(name: str) -> Response:
+    return _asset(name, "no-cache")
 
 
 @router.get("/dashboard")
 @router.get("/dashboard/{path:path}")
-def page(settings: SettingsDep, path: str = "") -> HTMLResponse:
+async def page(settings: SettingsDep, path: str = "") -> HTMLResponse:
     """Every dashboard address answers with the same shell; the page routes itself."""
+    ASSETS.refresh()
     return HTMLResponse(_shell(settings), headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
 
 
-@lru_cache(maxsize=64)
-def _read(path: Path, mtime_ns: int) -> tuple[bytes, str]:
-    body = path.read_bytes()
-    return body, f'"{hashlib.sha256(body).hexdigest()[:16]}-{mtime_ns}"'
+def _asset(name: str, cache: str) -> Response:
+    found = ASSETS.get(name) if name != "index.html" else None
+    if found is None:
+        return Response(NO_SUCH_ASSET, status_code=404, media_type="text/plain")
+    headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
+    return Response(found.body, media_type=found.media_type, headers=headers)
 
 
 def _shell(settings: Settings) -> str:
-    template, _ = _read(STATIC / "index.html", (STATIC / "index.html").stat().st_mtime_ns)
+    template = ASSETS.get("index.html")
+    assert template is not None, "api/dashboard/static/index.html is part of the package"
     config = {
         "edgePort": settings.edge_port,
         "temporalUi": settings.temporal_ui_url,
@@ -87,4 +83,8 @@ def _shell(settings: Settings) -> str:
         "standbyMinutes": int(settings.standby_time.total_seconds() // 60),
     }
     # Data for the page, not code: an attribute value, escaped as one.
-    return template.decode().replace("{{config}}", html.escape(json.dumps(config), quote=True))
+    return (
+        template.body.decode()
+        .replace("{{assets}}", f"/dashboard/assets/{ASSETS.version}")
+        .replace("{{config}}", html.escape(json.dumps(config), quote=True))
+    )

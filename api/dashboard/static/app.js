@@ -2,7 +2,7 @@
 
 import { session, whenUnauthorized } from "./api.js";
 import { html, render } from "./html.js";
-import { config, icon } from "./ui.js";
+import { LOGO, config, icon } from "./ui.js";
 import * as signIn from "./page-sign-in.js";
 import * as projects from "./page-projects.js";
 import * as project from "./page-project.js";
@@ -64,7 +64,7 @@ function shell(active) {
     html`<a href="${href}" class="${active === key ? "active" : ""}">${icon(name)}<span>${label}</span></a>`;
   return html`<div class="shell">
     <aside class="sidebar">
-      <a class="brand" href="/dashboard/projects"><img src="/dashboard/assets/favicon.svg" alt="">dockyard</a>
+      <a class="brand" href="/dashboard/projects"><img src="${LOGO}" alt="">dockyard</a>
       <div class="nav-label">Deploy</div>
       <nav class="nav">${item("/dashboard/projects", "projects", "Projects", "projects")}</nav>
       <div class="nav-label">Gateway</div>

@@ -75,9 +75,12 @@ export async function mount(body, params, state, ctx) {
     let list;
     let live = null;
     try {
-      const deployments = await data("deployments.listDeployments", { ...scope(params), limit: 20 }).catch(() => []);
+      const [deployments, domains] = await Promise.all([
+        data("deployments.listDeployments", { ...scope(params), limit: 20 }).catch(() => []),
+        all("domains.listDomains", { ...scope(params), limit: 100 }),
+      ]);
       live = liveOf(deployments, state.environment);
-      list = await all("domains.listDomains", { ...scope(params), limit: 100 });
+      list = domains;
     } catch (error) {
       render(body, html`${builtIn(live)}<div class="section-title"><h2>Custom domains</h2></div>${failure(error, "Custom domains")}`);
       return;

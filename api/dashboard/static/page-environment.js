@@ -48,10 +48,7 @@ export async function mount(host, params, ctx) {
   render(host, html`${head(params, null)}<div data-body>${loading()}</div>`);
   host.addEventListener("click", (event) => onClick(event, params, state, ctx));
   try {
-    [state.environment, state.app] = await Promise.all([
-      data("environments.getEnvironment", { project: params.project, app: params.app, environment: params.environment }),
-      data("apps.getApp", { project: params.project, app: params.app }).catch(() => null),
-    ]);
+    state.environment = await data("environments.getEnvironment", { project: params.project, app: params.app, environment: params.environment });
   } catch (error) {
     render(host, html`${head(params, null)}${failure(error, "This environment")}`);
     ctx.ready(host);
@@ -180,6 +177,8 @@ async function onClick(event, params, state, ctx) {
   if (!button) return;
   const action = button.dataset.action;
   if (action === "deploy") {
+    // The app's source only sets the form's defaults: asked for when the form opens.
+    if (state.app === null) state.app = await data("apps.getApp", { project: params.project, app: params.app }).catch(() => undefined);
     await deployForm({ project: params.project, app: params.app, environment: params.environment, appInfo: state.app, navigate: ctx.navigate });
     return;
   }

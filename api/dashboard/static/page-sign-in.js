@@ -2,7 +2,7 @@
 
 import { call, session } from "./api.js";
 import { html, render } from "./html.js";
-import { busy, clearErrors, fieldError, formError } from "./ui.js";
+import { LOGO, busy, clearErrors, fieldError, formError } from "./ui.js";
 
 export const name = "sign-in";
 
@@ -18,7 +18,7 @@ export function mount(host, _params, ctx) {
     host,
     html`<div class="signin">
       <div class="card">
-        <div class="brand"><img src="/dashboard/assets/favicon.svg" alt="">dockyard</div>
+        <div class="brand"><img src="${LOGO}" alt="">dockyard</div>
         <h1>Sign in</h1>
         <p class="lead">Use a root key of this dockyard. It stays in this browser tab only and is forgotten when you close it.</p>
         <form class="form" novalidate>

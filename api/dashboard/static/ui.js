@@ -121,6 +121,9 @@ export function loading(rows = 3) {
 
 // ---- links ------------------------------------------------------------------------------
 
+// The logo, from the same (versioned, cached) folder as this module.
+export const LOGO = new URL("./favicon.svg", import.meta.url).pathname;
+
 export function config() {
   const meta = document.querySelector('meta[name="dockyard-config"]');
   try {
