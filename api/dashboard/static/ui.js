@@ -105,11 +105,11 @@ export function notice(kind, title, text) {
 // dockyard does not have, the API's own message otherwise.
 export function failure(error, what) {
   if (error && error.missing) {
-    return notice(
+    return html`<div data-missing="${error.operation}">${notice(
       "warn",
-      `${what} is not available on this dockyard yet`,
-      html`This needs <code>${error.operation}</code>, which the API does not offer yet (it answered ${error.status}). Everything else on this page works.`,
-    );
+      `${what}: not available on this dockyard yet`,
+      html`This needs <code>${error.operation}</code>, which this dockyard's API does not offer yet (it answered ${error.status}). The rest of the page works.`,
+    )}</div>`;
   }
   const id = error && error.requestId ? html` <span class="muted mono">(${error.requestId})</span>` : "";
   return notice("error", `Could not load ${what.toLowerCase()}`, html`${error ? error.detail || error.message : "Unknown error"}${id}`);
