@@ -23,10 +23,10 @@ from pathlib import Path
 
 import docker
 
-from dockyard.dev import free_port, running_stack, settings_environment
+from dockyard.dev import free_port, running_stack
 from dockyard.images import build_demo
-from dockyard.loadgen import Tally, steady_load, table
-from dockyard.settings import Settings
+from dockyard.loadgen import Tally, steady_load, table, until_serving
+from dockyard.settings import Settings, settings_environment
 
 STANDBY = timedelta(seconds=4)
 PROJECT = "calm"
@@ -55,15 +55,10 @@ async def scenario(cli: Cli, edge_port: int, images: dict[str, str], rate: float
     run("projects", "create", PROJECT)
     run("apps", "create", "default", "--project", PROJECT)
     v1 = run("deploy", images["v1"], "--project", PROJECT).split()[1]
+    url, host = f"http://127.0.0.1:{edge_port}/version.txt", f"{PROJECT}-acme.localhost"
+    await until_serving(url, host=host)
     stop = asyncio.Event()
-    load = asyncio.create_task(
-        steady_load(
-            f"http://127.0.0.1:{edge_port}/version.txt",
-            host=f"{PROJECT}-acme.localhost",
-            rate=rate,
-            stop=stop,
-        )
-    )
+    load = asyncio.create_task(steady_load(url, host=host, rate=rate, stop=stop))
     await asyncio.sleep(1)
     v2 = (await step("deploy", images["v2"], "--project", PROJECT)).split()[1]
     await asyncio.sleep(1)

@@ -16,14 +16,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
-
-from pydantic import SecretStr
 
 from dockyard import search_attributes
 from dockyard.bootstrap import Bootstrapped, bootstrap
-from dockyard.settings import Settings
+from dockyard.settings import Settings, settings_environment
 from dockyard.stack import Stack, listening, wait_for
 
 PRIVATE_PORTS = range(20000, 32000)
@@ -152,23 +149,6 @@ def _child_environment(settings: Settings) -> dict[str, str]:
     environment.update(settings_environment(settings))
     environment["PYTHONUNBUFFERED"] = "1"
     return environment
-
-
-def settings_environment(settings: Settings) -> dict[str, str]:
-    values: dict[str, str] = {"DOCKYARD_TEMPORAL_UI_URL": settings.temporal_ui_url}
-    for name, value in settings.model_dump().items():
-        if isinstance(value, list):
-            text = ",".join(str(item) for item in value)
-        elif isinstance(value, timedelta):
-            text = f"PT{value.total_seconds():g}S"
-        elif isinstance(value, Path):
-            text = str(value.resolve())
-        elif isinstance(value, SecretStr):
-            text = value.get_secret_value()
-        else:
-            text = str(value)
-        values[f"DOCKYARD_{name.upper()}"] = text
-    return values
 
 
 def free_port() -> int:

@@ -80,6 +80,21 @@ async def _request(session: aiohttp.ClientSession, url: str, host: str, tally: T
         tally.failed += 1
 
 
+async def until_serving(url: str, *, host: str, within: float = 60.0) -> None:
+    """Wait until the domain answers 200: load measures a running service, not its start."""
+    deadline = time.monotonic() + within
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url, headers={"Host": host}) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{host} did not answer 200 within {within:.0f}s")
+
+
 def table(rows: list[tuple[str, Tally]]) -> str:
     """One line per scenario: sent, succeeded, failed, lost, p50/p99 latency."""
     header = (

@@ -91,3 +91,20 @@ class Settings(BaseSettings):
 
 def load_settings() -> Settings:
     return Settings()
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    values: dict[str, str] = {"DOCKYARD_TEMPORAL_UI_URL": settings.temporal_ui_url}
+    for name, value in settings.model_dump().items():
+        if isinstance(value, list):
+            text = ",".join(str(item) for item in value)
+        elif isinstance(value, timedelta):
+            text = f"PT{value.total_seconds():g}S"
+        elif isinstance(value, Path):
+            text = str(value.resolve())
+        elif isinstance(value, SecretStr):
+            text = value.get_secret_value()
+        else:
+            text = str(value)
+        values[f"DOCKYARD_{name.upper()}"] = text
+    return values

@@ -51,6 +51,9 @@ def _host_header(scope: Scope) -> bytes | None:
     return None
 
 
+COLD_START_POLL_SECONDS = 0.05
+
+
 class Edge:
     def __init__(
         self,
@@ -111,6 +114,21 @@ class Edge:
             return problems.no_healthy_instance(host, route.deployment_id)
         return route
 
+    async def _route_waiting(self, host: str) -> Route | Response:
+        """Like _route, but a known host whose replicas are still starting waits for one."""
+        route = self._route(host)
+        if not isinstance(route, Response) or self._unavailable is None:
+            return route
+        if self.routes.table.lookup(host) is None:
+            return route
+        deadline = time.monotonic() + self.options.cold_start_seconds
+        while time.monotonic() < deadline:
+            await asyncio.sleep(COLD_START_POLL_SECONDS)
+            route = self._route(host)
+            if not isinstance(route, Response):
+                break
+        return route
+
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         host_header = _host_header(scope)
         host = normalize_host(host_header.decode("latin-1")) if host_header else ""
@@ -119,7 +137,7 @@ class Edge:
             return
         if self._trust_forwarded:
             adopt_forwarded(scope)
-        route = self._route(host)
+        route = await self._route_waiting(host)
         if isinstance(route, Response):
             await route(scope, receive, send)
             return
@@ -152,7 +170,7 @@ class Edge:
         host = normalize_host(host_header.decode("latin-1")) if host_header else ""
         if self._trust_forwarded:
             adopt_forwarded(scope)
-        route = self._route(host) if host and not is_ip_literal(host) else None
+        route = await self._route_waiting(host) if host and not is_ip_literal(host) else None
         if not isinstance(route, Route):
             await deny(scope, send, route or problems.unknown_host(host))
             return

@@ -15,13 +15,9 @@ import json
 import logging
 import time
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import yaml  # type: ignore[import-untyped]
-from openapi_core import OpenAPI
-from openapi_core.contrib.starlette.requests import StarletteOpenAPIRequest
-from openapi_core.exceptions import OpenAPIError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -29,6 +25,12 @@ from sentinel import problems
 from sentinel.policies import read_body
 from sentinel.routing import Route
 from sentinel.rules import Exchange
+
+if TYPE_CHECKING:
+    from openapi_core import OpenAPI
+
+# openapi-core and PyYAML are imported where a document is used: they take about half a
+# second to load, and every Sentinel replica would pay that at start without this rule.
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ TOO_LARGE = "the request body is too large to validate (more than {limit} bytes)
 
 
 def load_document(text: bytes) -> OpenAPI:
+    import yaml  # type: ignore[import-untyped]
+    from openapi_core import OpenAPI
+
     spec: dict[str, Any] = json.loads(text) if text.lstrip()[:1] == b"{" else yaml.safe_load(text)
     # Server URLs name where the app is published, which is not where the gateway sees it:
     # keep only their paths (a base path such as /v1 still counts).
@@ -109,6 +114,9 @@ class OpenapiRule:
         body = await read_body(connection, MAX_BODY)
         if body is None:
             return problems.Problem(413, "body_too_large", TOO_LARGE.format(limit=MAX_BODY))
+        from openapi_core.contrib.starlette.requests import StarletteOpenAPIRequest
+        from openapi_core.exceptions import OpenAPIError
+
         request = StarletteOpenAPIRequest(connection, body or None)
         try:
             document.validate_request(request)

@@ -28,8 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
 
 from dockyard.db import make_engine, make_sessionmaker
-from dockyard.dev import settings_environment
-from dockyard.settings import Settings, load_settings
+from dockyard.settings import Settings, load_settings, settings_environment
 from sentinel import problems
 from sentinel.app import Edge
 from sentinel.options import EdgeOptions
