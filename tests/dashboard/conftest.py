@@ -31,10 +31,21 @@ FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture(scope="session")
+def git_repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the stack clones `owner/name` from: bare repositories the tests push to."""
+    return tmp_path_factory.mktemp("dashboard-repos")
+
+
+@pytest.fixture(scope="session")
 def dockyard(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, demo_images: dict[str, str]
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+    demo_images: dict[str, str],
+    git_repos: Path,
 ) -> Iterator[Dockyard]:
-    with start_dockyard(tmp_path_factory.mktemp("dashboard-home"), redis_url) as running:
+    home = tmp_path_factory.mktemp("dashboard-home")
+    clone_url = f"file://{git_repos}/{{repository}}.git"
+    with start_dockyard(home, redis_url, git_clone_url=clone_url) as running:
         yield running
 
 

@@ -98,12 +98,13 @@ export async function mount(host, params, ctx) {
   }
   render(
     host,
-    html`<div data-head></div><div data-facts></div><div data-error-slot></div><div data-details></div>
-    <div class="grid section-gap">
-      <div class="card"><div class="card-head"><div><h2>Steps</h2><p>Each phase of the deployment workflow and how long it took.</p></div></div><div data-steps></div></div>
-      <div class="card"><div class="card-head"><div><h2>Build log</h2><p data-log-note>Output of the image build, as it happens.</p></div><span class="log-head-status" data-log-status></span></div>
+    html`<div data-head></div><div data-facts></div><div data-error-slot></div>
+    <div class="grid progress section-gap">
+      <div class="card"><div class="card-head"><div><h2>Steps</h2><p>Each phase of the workflow, timed.</p></div></div><div data-steps></div></div>
+      <div class="card log-card"><div class="card-head"><div><h2>Build log</h2><p data-log-note>Output of the image build, as it happens.</p></div><span class="log-head-status" data-log-status></span></div>
         <div class="log" data-log></div></div>
-    </div>`,
+    </div>
+    <div data-details></div>`,
   );
   const draw = () => {
     render(host.querySelector("[data-head]"), head(d, environment, id));
@@ -182,6 +183,7 @@ function followLog(host, d, ctx) {
   const setLive = (live) => render(status, live ? html`<span class="live-dot"></span>Live` : html``);
   const finished = () => {
     setLive(false);
+    if (count === 0) box.classList.add("quiet");
     placeholder(d.git && !d.docker ? "The build printed nothing." : "Image deployments skip the build: the image runs as it is.");
   };
 
