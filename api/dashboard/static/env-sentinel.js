@@ -128,7 +128,7 @@ function policiesCard(draft, dirty, names) {
   return html`<form class="card" novalidate data-policies>
     <div class="card-head"><div><h2>Policies</h2><p>Run in order on every request; the first one that rejects answers, and the app never sees the request.</p></div>
       <button type="button" class="btn btn-sm" data-do="add">${icon("plus")}Add policy</button></div>
-    <div data-form-errors class="${dirty ? "card-body" : ""}"></div>
+    <div data-form-errors class="card-body"></div>
     ${draft.length ? draft.map((policy, i) => policyRow(policy, i, draft.length, names)) : empty({ title: "No policies", text: "Every request goes straight to the app. Add key auth, rate limits, IP rules or a JWT check.", iconName: "shield" })}
     <div class="card-foot"><span class="note">${dirty ? "Unsaved changes" : "Saved"}</span>
       <div class="row-actions">${dirty ? html`<button type="button" class="btn" data-do="discard">Discard</button>` : ""}<button class="btn btn-primary" type="submit" ${dirty ? "" : html`disabled`}>Save policies</button></div></div>
