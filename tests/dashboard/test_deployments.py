@@ -85,7 +85,37 @@ def test_redeploy_a_commit_watch_it_go_live_then_roll_back(
     )
     screenshot(page, "rolled-back")
     assert live_version(dockyard) == "v2"
-    project = page.locator("text=Production is rolled back")
+    banner = page.locator("text=Production is rolled back")
     open_page(page, "/dashboard/projects/demo")
-    expect(project).to_be_visible()
+    expect(banner).to_be_visible()
     screenshot(page, "project-rolled-back")
+
+    # Promote the redeployment again: live follows, and new deployments take live again.
+    open_page(page, f"/dashboard/deployments/{redeployed}")
+    page.locator(".page-head").get_by_role("button", name="Promote").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("go live on their own again")
+    dialog.get_by_role("button", name="Promote").click()
+    expect(page.locator(".page-head")).to_contain_text("Current", timeout=20_000)
+    assert live_version(dockyard) == "v1"
+    open_page(page, "/dashboard/projects/demo")
+    expect(banner).to_have_count(0)
+
+
+def test_stop_and_start_a_preview(page: Page, dockyard: Dockyard, demo: Demo) -> None:
+    sign_in(page, dockyard.root_key)
+    open_page(page, ENVIRONMENT.format(environment="preview"))
+    row = page.locator(f"[data-deployment-row={demo.preview}]")
+    status = row.locator("[data-status]")
+
+    row.get_by_role("button", name="Stop").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Stop this preview?")
+    dialog.get_by_role("button", name="Stop deployment").click()
+    expect(status).to_have_attribute("data-status", "stopped", timeout=30_000)
+    screenshot(page, "preview-stopped")
+
+    row.get_by_role("button", name="Start").click()
+    page.get_by_role("dialog").get_by_role("button", name="Start deployment").click()
+    expect(status).to_have_attribute("data-status", "ready", timeout=60_000)
+    expect(row.get_by_role("button", name="Stop")).to_be_visible()
