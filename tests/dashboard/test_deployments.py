@@ -119,3 +119,22 @@ def test_stop_and_start_a_preview(page: Page, dockyard: Dockyard, demo: Demo) ->
     page.get_by_role("dialog").get_by_role("button", name="Start deployment").click()
     expect(status).to_have_attribute("data-status", "ready", timeout=60_000)
     expect(row.get_by_role("button", name="Stop")).to_be_visible()
+
+
+def test_a_failed_deployment_says_why_and_where(page: Page, dockyard: Dockyard, demo: Demo) -> None:
+    sign_in(page, dockyard.root_key)
+    open_page(page, ENVIRONMENT.format(environment="preview"))
+
+    page.get_by_role("button", name="Deploy").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Pre-built image").click()
+    dialog.get_by_label("Image", exact=True).fill("dockyard/does-not-exist:v9")
+    dialog.get_by_role("button", name="Deploy").click()
+
+    status = page.locator(".page-head [data-status]")
+    expect(status).to_have_attribute("data-status", "failed", timeout=READY_TIMEOUT)
+    error = page.locator("[data-error]")
+    expect(error).to_contain_text("Failed while")
+    expect(error).to_contain_text("dockyard/does-not-exist:v9")
+    expect(page.locator(".step.failed")).to_have_count(1)
+    screenshot(page, "deployment-failed")

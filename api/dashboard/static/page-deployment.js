@@ -43,7 +43,9 @@ function facts(d) {
 
 function errorBox(d) {
   if (!d.error) return "";
-  return html`<div class="section-gap" data-error>${notice("error", `Failed while ${STEP_LABEL[d.error.step] ? STEP_LABEL[d.error.step].toLowerCase() : d.error.step} (${d.error.code})`, html`<span class="mono">${d.error.message}</span>`)}</div>`;
+  const step = STEP_LABEL[d.error.step] ? STEP_LABEL[d.error.step].toLowerCase() : d.error.step;
+  const code = d.error.code && d.error.code !== "unknown" ? ` (${d.error.code.replaceAll("_", " ")})` : "";
+  return html`<div class="section-gap" data-error>${notice("error", `Failed while ${step}${code}`, html`<span class="mono">${d.error.message}</span>`)}</div>`;
 }
 
 function details(d) {
@@ -72,7 +74,7 @@ function steps(d) {
   return html`<ol class="steps">${list.map(
     (step) => html`<li class="step ${step.status}" data-step="${step.name}">
       <span class="mark"></span>
-      <div><div class="name">${STEP_LABEL[step.name] || step.name}</div>${step.message ? html`<div class="message">${step.message}</div>` : ""}</div>
+      <div><div class="name">${STEP_LABEL[step.name] || step.name}</div>${step.message ? html`<div class="message" title="${step.message}">${step.message}</div>` : ""}</div>
       <div class="time"><div>${step.finishedAt ? duration(step.finishedAt - step.startedAt) : step.status === "running" ? duration(Date.now() - step.startedAt) : ""}</div>
         <div class="faint">+${duration(step.startedAt - first) || "0ms"} · ${clock(step.startedAt)}</div></div>
     </li>`,
