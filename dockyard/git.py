@@ -101,7 +101,9 @@ class Checkout:
         raise SourceError(NO_SUCH_BRANCH.format(branch=branch, url=self._url))
 
     def _has(self, commit: str) -> bool:
-        found = self._git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", check=False)
+        found = self._git(
+            "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", check=False, echo=False
+        )
         return bool(found.strip())
 
     def _git(self, *args: str, check: bool = True, echo: bool = True) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from dockyard.crypto import SecretBox
 from dockyard.deployments import create_deployment, deployment_input
 from dockyard.images import busybox_base
 from dockyard.models import Deployment, DeploymentStep, Environment, Instance
+from dockyard.payloads import deployment_workflow_id
 from dockyard.settings import Settings
 from dockyard.temporal import start_deployment
 from tests.git_repo import GitRepo, app_files
@@ -47,6 +50,7 @@ async def start_git_deployment(
     sha: str | None,
     branch: str = "main",
     production: bool = True,
+    build_timeout: timedelta | None = None,
 ) -> tuple[str, WorkflowHandle[Any, Any]]:
     environment_id = seeded.production.id if production else seeded.preview.id
     with sessions.begin() as session:
@@ -64,6 +68,8 @@ async def start_git_deployment(
             trigger="github",
         )
         plan = deployment_input(deployment, environment, settings)
+    if build_timeout is not None:
+        plan = plan.model_copy(update={"build_timeout": build_timeout})
     handle = await start_deployment(
         client,
         plan,
@@ -119,6 +125,7 @@ async def test_builds_the_exact_commit_asked_for_not_the_branch_head(
     settings: Settings,
     repo: GitRepo,
     base_image: str,
+    record_histories: Callable[..., Awaitable[None]],
 ) -> None:
     seeded = seed_app(sessions)
     token = secrets.token_hex(4)
@@ -142,6 +149,7 @@ async def test_builds_the_exact_commit_asked_for_not_the_branch_head(
     messages = [line.message for line in lines]
     assert any(message.startswith("Step 1/") for message in messages)
     assert {line.step_id for line in lines} >= {"source", "step-1"}
+    await record_histories("git-build", deployment_workflow_id(deployment.id))
 
 
 async def test_a_branch_without_a_commit_builds_its_head_and_records_the_full_sha(
@@ -169,6 +177,7 @@ async def test_failed_build_reports_its_last_lines_and_live_keeps_serving(
     repo: GitRepo,
     base_image: str,
     docker_client: docker.DockerClient,
+    record_histories: Callable[..., Awaitable[None]],
 ) -> None:
     seeded = seed_app(sessions)
     good = repo.commit("good", app_files(base_image, "still live"))
@@ -193,6 +202,7 @@ async def test_failed_build_reports_its_last_lines_and_live_keeps_serving(
     assert (
         docker_client.containers.list(filters={"label": f"dockyard.deployment={failed.id}"}) == []
     )
+    await record_histories("git-build-failed", deployment_workflow_id(failed.id))
 
 
 async def test_a_root_directory_outside_the_repository_is_refused(
@@ -246,3 +256,44 @@ async def test_build_log_lines_can_be_read_while_the_build_runs(
 
     assert seen_while == "building"
     assert await handle.result() == "ready"
+
+
+async def test_a_build_that_outlives_its_timeout_fails_and_stops(
+    temporal_client: Client,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    repo: GitRepo,
+    base_image: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    seeded = seed_app(sessions)
+    marker = f"forever-{secrets.token_hex(4)}"
+    sha = repo.commit("hangs", app_files(base_image, "x", extra_run=f"echo {marker} && sleep 300"))
+    repo.push("main")
+
+    deployment_id, handle = await start_git_deployment(
+        temporal_client,
+        sessions,
+        settings,
+        seeded,
+        repo,
+        sha=sha,
+        build_timeout=timedelta(seconds=3),
+    )
+
+    assert await handle.result() == "failed"
+    with sessions() as session:
+        failed = session.get_one(Deployment, deployment_id)
+    assert failed.error_code == "build_failed"
+    assert "did not finish within 0.05 minutes" in (failed.error_message or "")
+    assert marker in (failed.error_message or "")
+
+    def still_building() -> bool:
+        steps = docker_client.containers.list(all=True, filters={"ancestor": base_image})
+        return any(marker in " ".join(step.attrs["Config"]["Cmd"] or []) for step in steps)
+
+    for _ in range(100):  # the engine removes the cancelled step's container on its own
+        if not still_building():
+            break
+        await asyncio.sleep(0.1)
+    assert not still_building()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import docker
@@ -13,6 +14,7 @@ from temporalio.client import Client
 
 from dockyard.images import busybox_base
 from dockyard.models import Deployment
+from dockyard.payloads import deployment_workflow_id
 from dockyard.settings import Settings
 from tests.git_repo import GitRepo, app_files
 from tests.seed import seed_app
@@ -87,7 +89,11 @@ async def test_production_builds_before_a_preview_that_queued_earlier(
 
 
 async def test_a_newer_push_to_the_branch_supersedes_a_queued_deployment(
-    temporal_client: Client, sessions: sessionmaker[Session], settings: Settings, repo: GitRepo
+    temporal_client: Client,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    repo: GitRepo,
+    record_histories: Callable[..., Awaitable[None]],
 ) -> None:
     seeded = seed_app(sessions)
     slow_id, slow = await start_git_deployment(
@@ -113,3 +119,4 @@ async def test_a_newer_push_to_the_branch_supersedes_a_queued_deployment(
     assert queued.status == "skipped"
     assert newer_id in (queued.message or "")
     assert "building" not in steps(sessions, older_id)
+    await record_histories("git-superseded", deployment_workflow_id(older_id))
