@@ -182,6 +182,7 @@ def main() -> None:
     parser.add_argument("--region", help="serve only this region's task queue")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     asyncio.run(serve(load_settings(), region=args.region))
 
 

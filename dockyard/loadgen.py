@@ -98,13 +98,13 @@ async def until_serving(url: str, *, host: str, within: float = 60.0) -> None:
 def table(rows: list[tuple[str, Tally]]) -> str:
     """One line per scenario: sent, succeeded, failed, lost, p50/p99 latency."""
     header = (
-        f"{'scenario':<34}{'sent':>8}{'succeeded':>11}{'failed':>8}{'lost':>6}"
+        f"{'scenario':<40}{'sent':>8}{'succeeded':>11}{'failed':>8}{'lost':>6}"
         f"{'p50 ms':>9}{'p99 ms':>9}"
     )
     lines = [header, "-" * len(header)]
     for name, tally in rows:
         lines.append(
-            f"{name:<34}{tally.sent:>8}{tally.succeeded:>11}{tally.failed:>8}{tally.lost:>6}"
+            f"{name:<40}{tally.sent:>8}{tally.succeeded:>11}{tally.failed:>8}{tally.lost:>6}"
             f"{tally.percentile(0.5) * 1000:>9.1f}{tally.percentile(0.99) * 1000:>9.1f}"
         )
     return "\n".join(lines)
