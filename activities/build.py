@@ -115,12 +115,12 @@ class _BuildJob:
             dockerfile = inside(context, source.spec.dockerfile, "the dockerfile")
             if not dockerfile.is_file():
                 raise SourceError(NO_DOCKERFILE.format(path=source.spec.dockerfile))
+            # No image labels: each would add a build step that can never come from cache.
             tag = f"dockyard-build/{source.app_id}:{deployment_id}"
             image = ImageBuild(
                 context=context,
                 dockerfile=str(dockerfile),
                 tag=tag,
-                labels={"dockyard.deployment": deployment_id, "dockyard.commit": commit.sha},
             )
             with self._lock:
                 self._raise_if_stopped()

@@ -50,11 +50,10 @@ class _StreamingApi(docker.APIClient):  # type: ignore[misc]
 class ImageBuild:
     """One `docker build`; not reusable."""
 
-    def __init__(self, *, context: Path, dockerfile: str, tag: str, labels: dict[str, str]):
+    def __init__(self, *, context: Path, dockerfile: str, tag: str) -> None:
         self._context = context
         self._dockerfile = dockerfile
         self._tag = tag
-        self._labels = labels
         self._api = _StreamingApi(**docker.utils.kwargs_from_env(), version="auto")
         self._aborted = False
         self._step_id = "docker"
@@ -81,7 +80,6 @@ class ImageBuild:
             path=str(self._context),
             dockerfile=self._dockerfile,
             tag=self._tag,
-            labels=self._labels,
             rm=True,
             forcerm=True,
             decode=True,
