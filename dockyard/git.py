@@ -126,7 +126,7 @@ class Checkout:
         for line in process.stdout:
             output.append(line)
             if echo:
-                self._say(line.rstrip("\n"))
+                self._say(_shown(line.rstrip("\n")))
         code = process.wait()
         self._running = None
         if self._aborted.is_set():
