@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ class Dockyard:
     settings: Settings
     running: RunningStack
     root_key: str
+    # Values that must never reach a log line; checked when the stack stops.
+    secrets: set[str] = field(default_factory=set)
 
     def cli(self, *args: str, root_key: str | None = None) -> subprocess.CompletedProcess[str]:
         environment = {
@@ -46,7 +48,8 @@ class Dockyard:
         return httpx.get(
             f"http://127.0.0.1:{self.settings.edge_port}{path}",
             headers={"Host": hostname},
-            timeout=10,
+            # A new environment's first request waits for its Sentinel replicas to start.
+            timeout=30,
         )
 
     def api(self, operation: str, body: dict, root_key: str | None = None) -> httpx.Response:
@@ -75,7 +78,11 @@ def start_dockyard(home: Path, redis_url: str, **overrides: Any) -> Iterator[Doc
     )
     try:
         with running_stack(settings, echo=False) as running:
-            yield Dockyard(settings=settings, running=running, root_key=root_key)
+            dockyard = Dockyard(
+                settings=settings, running=running, root_key=root_key, secrets={root_key}
+            )
+            yield dockyard
+        assert_no_secret_in_logs(settings.home / "logs", dockyard.secrets)
     finally:
         _print_logs_on_failure(settings.home / "logs")
         client = docker.from_env()
@@ -90,6 +97,13 @@ def dockyard(
 ) -> Iterator[Dockyard]:
     with start_dockyard(tmp_path_factory.mktemp("dockyard-home"), redis_url) as running:
         yield running
+
+
+def assert_no_secret_in_logs(logs: Path, secrets: set[str]) -> None:
+    for log in sorted(logs.glob("*.log")):
+        text = log.read_text(errors="replace")
+        leaked = sorted(secret for secret in secrets if secret and secret in text)
+        assert not leaked, f"{log.name} contains {len(leaked)} secret value(s)"
 
 
 def _print_logs_on_failure(logs: Path) -> None:

@@ -36,6 +36,7 @@ def test_sdk_alone_takes_an_image_live_with_its_variables(
         production = unkey.environments.get_environment(**where).data
         assert production.kind.value == "production"
 
+        dockyard.secrets.update({"tok_s3cret"})
         unkey.environments.set_environment_variables(
             **where,
             variables=[
