@@ -24,15 +24,8 @@ pytestmark = pytest.mark.usefixtures("workers")
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path,
-        database_url=database_url,
-        redis_url=redis_url,
-        workspace="acme",
-        task_queue_prefix=f"test-{secrets.token_hex(4)}",
-        build_concurrency=1,
-    )
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"build_concurrency": 1})
 
 
 @pytest.fixture
