@@ -4,6 +4,7 @@ image builds, and the steps fill in until the deployment is ready."""
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 
 import docker
@@ -18,16 +19,18 @@ from tests.git_repo import GitRepo, app_files
 REPOSITORY = "acme/web"
 APP = "web"
 # A build that takes a few seconds and prints as it goes, so the page is seen mid-build.
-SLOW_STEP = "for i in 1 2 3 4 5 6; do echo compiling part $i of 6; sleep 1; done"
+# Its own text each run, so Docker's layer cache never skips it.
+SLOW_STEP = "echo build {run}; for i in 1 2 3 4 5 6; do echo compiling part $i of 6; sleep 1; done"
 
 
 def test_deploy_a_branch_and_watch_its_build_log_live(
     page: Page, dockyard: Dockyard, demo: Demo, git_repos: Path, docker_client: docker.DockerClient
 ) -> None:
     repo = GitRepo(git_repos / "work-web", bare=git_repos / f"{REPOSITORY}.git")
+    step = SLOW_STEP.format(run=secrets.token_hex(4))
     sha = repo.commit(
         "Build the web app slowly",
-        app_files(busybox_base(docker_client), "web v1", extra_run=SLOW_STEP),
+        app_files(busybox_base(docker_client), "web v1", extra_run=step),
     )
     repo.push("main")
     call(

@@ -66,8 +66,14 @@ export async function mount(host, params, ctx) {
   let project;
   let body;
   try {
-    project = await data("projects.getProject", { project: params.project });
-    const apps = await data("apps.listApps", { project: project.id, limit: 100 });
+    // One list of the project's newest deployments serves every environment's row.
+    let apps;
+    let deployments;
+    [project, apps, deployments] = await Promise.all([
+      data("projects.getProject", { project: params.project }),
+      data("apps.listApps", { project: params.project, limit: 100 }),
+      data("deployments.listDeployments", { project: params.project, limit: 100 }).catch(() => null),
+    ]);
     if (apps.length === 0) {
       body = html`<div class="card">${empty({
         title: "No apps in this project",
@@ -75,7 +81,7 @@ export async function mount(host, params, ctx) {
         action: html`<button class="btn btn-primary" data-action="create-app">${icon("plus")}New app</button>`,
       })}</div>`;
     } else {
-      const cards = await Promise.all(apps.map((app) => loadApp(project, app)));
+      const cards = await Promise.all(apps.map((app) => loadApp(project, app, deployments)));
       body = cards;
     }
   } catch (error) {
@@ -85,7 +91,7 @@ export async function mount(host, params, ctx) {
   ctx.ready(host);
 }
 
-async function loadApp(project, app) {
+async function loadApp(project, app, deployments) {
   let environments;
   try {
     environments = await data("environments.listEnvironments", { project: project.id, app: app.id });
@@ -93,12 +99,21 @@ async function loadApp(project, app) {
     return html`<section class="card"><div class="card-head"><h2>${app.name}</h2></div><div class="card-body">${failure(error, "Environments")}</div></section>`;
   }
   environments.sort((a, b) => (a.kind === b.kind ? a.slug.localeCompare(b.slug) : a.kind === "production" ? -1 : 1));
-  const deployments = await Promise.all(
-    environments.map((environment) =>
-      data("deployments.listDeployments", { project: project.id, app: app.id, environment: environment.id, limit: 20 }).catch(() => null),
-    ),
-  );
-  return appCard(project, app, environments, deployments);
+  const byEnvironment = await Promise.all(environments.map((environment) => ofEnvironment(app, environment, deployments)));
+  return appCard(project, app, environments, byEnvironment);
+}
+
+// An environment's deployments from the project's list; production's live one is asked
+// for on its own only when it is older than everything the list holds.
+async function ofEnvironment(app, environment, deployments) {
+  if (deployments === null) return null;
+  const mine = deployments.filter((d) => d.app === app.slug && d.environment === environment.slug);
+  const current = app.currentDeploymentId;
+  if (environment.kind === "production" && current && !mine.some((d) => d.id === current)) {
+    const live = await data("deployments.getDeployment", { deploymentId: current }).catch(() => null);
+    if (live && live.environment === environment.slug) mine.push(live);
+  }
+  return mine;
 }
 
 async function createApp(projectSlug, ctx) {
