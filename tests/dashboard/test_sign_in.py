@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.dashboard.conftest import screenshot, sign_in
-from tests.dashboard.demo import Demo
+from tests.dashboard.conftest import open_page, screenshot, sign_in
+from tests.dashboard.demo import Demo, call
 from tests.e2e.conftest import Dockyard
 
 
@@ -64,3 +64,19 @@ def test_signing_out_forgets_the_key(page: Page, dockyard: Dockyard, demo: Demo)
     expect(page).to_have_url(
         f"{dockyard.settings.api_url}/dashboard/sign-in?next=%2Fdashboard%2Fkeyspaces"
     )
+
+
+def test_a_key_revoked_mid_session_sends_the_user_back_to_sign_in(
+    page: Page, dockyard: Dockyard, demo: Demo
+) -> None:
+    created = call(dockyard, "rootKeys.createKey", {"name": "short-lived", "permissions": ["*"]})
+    sign_in(page, created["key"])
+    open_page(page, "/dashboard/keyspaces")
+
+    call(dockyard, "rootKeys.deleteKey", {"keyId": created["keyId"]})
+    page.get_by_role("link", name="Projects").click()
+
+    expect(page.locator(".form-error")).to_contain_text("stopped working")
+    assert page.evaluate("sessionStorage.length") == 0
+    assert "next=%2Fdashboard%2Fprojects" in page.url
+    screenshot(page, "sign-in-key-revoked")
