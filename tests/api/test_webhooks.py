@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from unkey.py import Unkey
 
+from dockyard.db import make_engine, make_sessionmaker
 from dockyard.models import Deployment, DeploymentStep, Environment, WebhookDelivery
-from tests.api.conftest import ROOT_KEY, RunningApi, api_settings, serve
+from tests.api.conftest import ROOT_KEY, RunningApi, api_settings, free_port, serve
 from tests.github import (
     branch_deleted_example,
     deliver,
@@ -48,8 +49,7 @@ def api(tmp_path: Path, database_url: str, temporal_address: str) -> Iterator[Ru
         yield running
 
 
-@pytest.fixture
-def hello(unkey: Unkey) -> str:
+def hello_app(unkey: Unkey) -> str:
     """An app connected to GitHub's example repository; its default branch is `master`."""
     unkey.projects.create_project(name="Hello", slug="hello")
     created = unkey.apps.create_app(
@@ -61,6 +61,11 @@ def hello(unkey: Unkey) -> str:
         }
     )
     return created.data.app_id
+
+
+@pytest.fixture
+def hello(unkey: Unkey) -> str:
+    return hello_app(unkey)
 
 
 def deployments(db: sessionmaker[Session]) -> list[Deployment]:
@@ -306,6 +311,28 @@ def test_deleting_a_branch_with_no_running_preview_archives_nothing(
 def create(http: httpx.Client, body: dict[str, Any]) -> httpx.Response:
     where = {"project": "hello", "app": "world", "environment": "production"}
     return http.post("/v2/deployments.createDeployment", json={**where, **body})
+
+
+def test_with_temporal_down_a_push_is_a_503_that_writes_nothing(
+    tmp_path: Path, database_url: str
+) -> None:
+    unreachable = f"127.0.0.1:{free_port()}"
+    settings = api_settings(tmp_path, database_url, unreachable).model_copy(
+        update={"github_webhook_secret": SecretStr(SECRET)}
+    )
+    payload = push_example(repository=REPOSITORY, branch="master", sha=SHA, files=["x"])
+    with serve(settings) as running, Unkey(server_url=running.url, root_key=ROOT_KEY) as unkey:
+        hello_app(unkey)
+        answer = deliver(running.url, "push", payload, secret=SECRET)
+        engine = make_engine(settings.database_url)
+        db = make_sessionmaker(engine)
+        try:
+            assert deployments(db) == [] and deliveries(db) == 0
+        finally:
+            engine.dispose()
+
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"]
 
 
 def test_create_deployment_with_git_builds_the_apps_repository(
