@@ -81,8 +81,9 @@ def page(browser: Browser, dockyard: Dockyard, request: pytest.FixtureRequest) -
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     yield tab
-    if request.node.stash.get(FAILED, False):
-        screenshot(tab, f"{request.node.name}-failed")
+    # Every browser test leaves at least its last screen, and says when it was a failure.
+    failed = request.node.stash.get(FAILED, False)
+    screenshot(tab, f"{request.node.name}-{'failed' if failed else 'end'}")
     context.close()
     assert not errors, f"the page threw: {errors}"
 

@@ -357,6 +357,26 @@ export function confirmAction(options) {
   return modal({ submitLabel: "Confirm", ...options, body: options.body || html``, submit: options.submit || (() => true) });
 }
 
+// A slug field follows its form's name field until someone edits the slug itself.
+document.addEventListener("input", (event) => {
+  const input = event.target;
+  const form = input.form;
+  if (!form || !["name", "slug"].includes(input.name)) return;
+  const slug = form.querySelector("input[name=slug]");
+  if (!slug) return;
+  if (input.name === "slug") {
+    slug.dataset.edited = "true";
+    return;
+  }
+  if (slug.dataset.edited) return;
+  slug.value = input.value
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63);
+});
+
 // Named form values: checkboxes as booleans, everything else as trimmed strings.
 export function values(form) {
   const out = {};
