@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from tests.dashboard.demo import Demo, seed
 from tests.e2e.conftest import Dockyard, start_dockyard
@@ -21,7 +22,7 @@ from tests.e2e.conftest import Dockyard, start_dockyard
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
-VIEWPORT = {"width": 1440, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 NO_CHROMIUM = (
     f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
     "Playwright's own browser download does not work here"
@@ -66,7 +67,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
+    outcome: Any = yield
     report = outcome.get_result()
     if report.when == "call":
         item.stash[FAILED] = report.failed

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,10 +32,10 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def shell_config(text: str) -> dict:
+def shell_config(text: str) -> dict[str, Any]:
     found = re.search(r'<meta name="dockyard-config" content="([^"]*)">', text)
     assert found
-    config: dict = json.loads(html.unescape(found.group(1)))
+    config: dict[str, Any] = json.loads(html.unescape(found.group(1)))
     return config
 
 

@@ -3,6 +3,8 @@ disable it, revoke it; keys.verifyKey agrees with what the page shows."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from playwright.sync_api import Page, expect
 
 from tests.dashboard.conftest import open_page, screenshot, sign_in
@@ -10,8 +12,8 @@ from tests.dashboard.demo import Demo, call
 from tests.e2e.conftest import Dockyard
 
 
-def verify(dockyard: Dockyard, key: str) -> dict:
-    result: dict = call(dockyard, "keys.verifyKey", {"key": key})
+def verify(dockyard: Dockyard, key: str) -> dict[str, Any]:
+    result: dict[str, Any] = call(dockyard, "keys.verifyKey", {"key": key})
     return result
 
 

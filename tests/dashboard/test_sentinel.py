@@ -4,6 +4,7 @@ keyspace, save), and the ordered policy list. The gateway enforces what was save
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -23,9 +24,9 @@ def through_edge(dockyard: Dockyard, key: str | None = None) -> httpx.Response:
     return httpx.get(url, headers=headers, timeout=10)
 
 
-def policies(dockyard: Dockyard, environment: str) -> list[dict]:
+def policies(dockyard: Dockyard, environment: str) -> list[dict[str, Any]]:
     scope = {"project": PROJECT, "app": APP, "environment": environment}
-    listed: list[dict] = call(dockyard, "gateway.listPolicies", scope)
+    listed: list[dict[str, Any]] = call(dockyard, "gateway.listPolicies", scope)
     return listed
 
 
