@@ -102,7 +102,8 @@ function show({ keepScroll = false } = {}) {
     refresh,
     signal: controller.signal,
     every(ms, fn) {
-      timers.push(setInterval(fn, ms));
+      // A hidden tab stops polling; the next tick after it is shown catches up.
+      timers.push(setInterval(() => document.hidden || fn(), ms));
     },
     ready(host) {
       host.dataset.ready = "true";

@@ -89,7 +89,7 @@ export function actionButtons(deployment, { small = true, redeploy = true } = {}
     (action) => html`<button class="btn ${size}" data-action="${action}" data-deployment="${deployment.id}">${icon(ACTION_ICON[action])}${ACTION_LABEL[action]}</button>`,
   );
   if (redeploy) {
-    buttons.push(html`<button class="btn ${size} ${small ? "btn-ghost" : ""}" data-action="redeploy" data-deployment="${deployment.id}" title="Deploy the same source again">${icon("redeploy")}Redeploy</button>`);
+    buttons.push(html`<button class="btn ${size} ${small ? "btn-ghost" : ""}" data-action="redeploy" data-deployment="${deployment.id}" title="Deploy the same source again" aria-label="Redeploy">${icon("redeploy")}<span class="label">Redeploy</span></button>`);
   }
   return buttons;
 }

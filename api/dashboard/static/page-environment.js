@@ -112,9 +112,8 @@ function row(deployment, production) {
     <td><div class="nowrap">${statusBadge(deployment, production)}${deployment.isCurrent ? html` ${badge("Current", "accent")}` : ""}</div>
       <div class="cell-sub"><a class="mono" href="/dashboard/deployments/${encodeURIComponent(deployment.id)}">${deployment.id}</a></div></td>
     <td>${source(deployment)}</td>
-    <td class="nowrap">${trigger(deployment)}</td>
-    <td class="nowrap" title="${new Date(deployment.createdAt).toISOString()}">${age(deployment)}</td>
-    <td class="nowrap">${took(deployment) || (FINAL.has(deployment.status) ? "—" : html`<span class="muted">running…</span>`)}</td>
+    <td class="nowrap" title="${new Date(deployment.createdAt).toISOString()}"><div>${age(deployment)}</div>
+      <div class="cell-sub">${trigger(deployment)} · ${took(deployment) ? `took ${took(deployment)}` : FINAL.has(deployment.status) ? "—" : "running…"}</div></td>
     <td><div class="row-actions">${actionButtons(deployment)}</div></td>
   </tr>`;
 }
@@ -130,7 +129,7 @@ function table(state) {
     })}</div>`;
   }
   return html`<div class="card"><table class="table">
-    <thead><tr><th>Status</th><th>Source</th><th>Trigger</th><th>Created</th><th>Duration</th><th class="right">Actions</th></tr></thead>
+    <thead><tr><th>Status</th><th>Source</th><th>Created</th><th class="right">Actions</th></tr></thead>
     <tbody>${state.deployments.map((d) => row(d, production))}</tbody>
   </table></div>`;
 }
