@@ -34,6 +34,7 @@ from dockyard.client import ApiClient
 from dockyard.dev import free_port, running_stack
 from dockyard.images import busybox_base
 from dockyard.models import DeploymentStep
+from dockyard.runtime import LABEL_OWNER
 from dockyard.settings import Settings
 from tests.git_repo import GitRepo
 from tests.github import deliver
@@ -50,7 +51,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="warm pushes after the cold one")
     parser.add_argument("--dependency-mb", type=int, default=150)
     args = parser.parse_args()
-    base = busybox_base(docker.from_env())
+    client = docker.from_env()
+    base = busybox_base(client)
     secret = secrets.token_hex(16)
     root_key = f"dy_bench_{secrets.token_urlsafe(16)}"
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-build-") as home:
@@ -67,30 +69,34 @@ def main() -> int:
         )
         os.environ["DOCKYARD_ROOT_KEY"] = root_key
         repo = GitRepo(Path(home) / "work", bare=repos / f"{REPOSITORY}.git")
-        with (
-            running_stack(settings, echo=False) as running,
-            ApiClient(settings.api_url, root_key) as api,
-        ):
-            api.call("projects.createProject", {"slug": "bench", "name": "bench"})
-            api.call(
-                "apps.createApp",
-                {
-                    "project": "bench",
-                    "slug": "default",
-                    "name": "bench",
-                    "git": {"repository": REPOSITORY},
-                },
-            )
-            pusher = Pusher(settings, repo, secret, base, args.dependency_mb)
-            rows = []
-            for run in range(args.runs + 1):
-                rows.append(pusher.push_and_wait(api, running.booted.sessions, run))
-                kind = "cold" if run == 0 else "warm"
-                print(
-                    f"push {run + 1} ({kind}): build {rows[-1]['building']:.2f}s, "
-                    f"delivery -> ready {rows[-1]['total']:.2f}s",
-                    file=sys.stderr,
+        try:
+            with (
+                running_stack(settings, echo=False) as running,
+                ApiClient(settings.api_url, root_key) as api,
+            ):
+                api.call("projects.createProject", {"slug": "bench", "name": "bench"})
+                api.call(
+                    "apps.createApp",
+                    {
+                        "project": "bench",
+                        "slug": "default",
+                        "name": "bench",
+                        "git": {"repository": REPOSITORY},
+                    },
                 )
+                pusher = Pusher(settings, repo, secret, base, args.dependency_mb)
+                rows = []
+                for run in range(args.runs + 1):
+                    rows.append(pusher.push_and_wait(api, running.booted.sessions, run))
+                    kind = "cold" if run == 0 else "warm"
+                    print(
+                        f"push {run + 1} ({kind}): build {rows[-1]['building']:.2f}s, "
+                        f"delivery -> ready {rows[-1]['total']:.2f}s",
+                        file=sys.stderr,
+                    )
+        finally:
+            # Only once the worker is gone: while it runs, it replaces removed instances.
+            _clean_up(client, settings.task_queue_prefix)
     report(rows, args.dependency_mb)
     return 0
 
@@ -177,6 +183,16 @@ def _phases(sessions: sessionmaker[Session], deployment_id: str) -> dict[str, fl
         name: ((steps[name].finished_at or steps[name].started_at) - steps[name].started_at) / 1000
         for name in PHASES
     }
+
+
+def _clean_up(client: docker.DockerClient, owner: str) -> None:
+    """The bench's instances and the images it built; the layer cache stays."""
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={owner}"}):
+        image = container.image
+        container.remove(force=True)
+        for tag in image.tags if image is not None else []:
+            if tag.startswith("dockyard-build/"):
+                client.images.remove(tag)
 
 
 def report(rows: list[dict[str, float]], dependency_mb: int) -> None:

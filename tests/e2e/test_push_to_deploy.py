@@ -116,6 +116,10 @@ def shop(
         shop.commit("the first commit")
         repo.push("main")  # GitHub is not told: nothing is deployed yet
         yield shop
+    app_id = created.json()["data"]["appId"]
+    for image in docker_client.images.list(name=f"dockyard-build/{app_id}"):
+        for tag in image.tags:
+            docker_client.images.remove(tag)
 
 
 def test_each_push_deploys_its_commit_to_its_environment_and_every_domain_serves_it(

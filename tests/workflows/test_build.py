@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from dockyard import build_logs
 from dockyard.crypto import SecretBox
 from dockyard.deployments import create_deployment, deployment_input
 from dockyard.images import busybox_base
-from dockyard.models import Deployment, DeploymentStep, Environment, Instance
+from dockyard.models import App, Deployment, DeploymentStep, Environment, Instance
 from dockyard.payloads import deployment_workflow_id
 from dockyard.settings import Settings
 from dockyard.temporal import start_deployment
@@ -38,6 +38,21 @@ def base_image(docker_client: docker.DockerClient) -> str:
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     return GitRepo(tmp_path / "repo")
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_builds(
+    docker_client: docker.DockerClient, sessions: sessionmaker[Session]
+) -> Iterator[None]:
+    """The images this test's apps built (their layers stay cached for the next test)."""
+    yield
+    with sessions() as session:
+        app_ids = list(session.scalars(select(App.id)))
+    for app_id in app_ids:
+        for image in docker_client.images.list(name=f"dockyard-build/{app_id}"):
+            for tag in image.tags:
+                # force: a replacement instance may still hold it; the tag goes regardless.
+                docker_client.images.remove(tag, force=True)
 
 
 async def start_git_deployment(

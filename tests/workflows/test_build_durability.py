@@ -16,7 +16,11 @@ from dockyard.models import Deployment
 from dockyard.settings import Settings
 from tests.git_repo import GitRepo, app_files
 from tests.seed import seed_app
-from tests.workflows.test_build import served, start_git_deployment
+from tests.workflows.test_build import (  # noqa: F401 (an autouse fixture: it cleans up here too)
+    no_leftover_builds,
+    served,
+    start_git_deployment,
+)
 from tests.workflows.test_durability import start_worker, wait_until
 
 

@@ -18,7 +18,11 @@ from dockyard.payloads import deployment_workflow_id
 from dockyard.settings import Settings
 from tests.git_repo import GitRepo, app_files
 from tests.seed import seed_app
-from tests.workflows.test_build import start_git_deployment, steps
+from tests.workflows.test_build import (  # noqa: F401 (an autouse fixture: it cleans up here too)
+    no_leftover_builds,
+    start_git_deployment,
+    steps,
+)
 
 pytestmark = pytest.mark.usefixtures("workers")
 
