@@ -255,8 +255,13 @@ def _not_started(
     with sessions.begin() as session:
         for start in starts:
             crud.mark_not_started(session, deployment_id=start.deployment_id, reason=reason)
-        if not started:  # nothing happened, so GitHub's redelivery may do it all
+        if not started:  # nothing started, so a redelivery may do it all
             plans.forget_delivery(session, delivery_id=delivery)
+
+
+def _forget(sessions: sessionmaker[Session], delivery: str) -> None:
+    with sessions.begin() as session:
+        plans.forget_delivery(session, delivery_id=delivery)
 
 
 async def _archive(client: Client, services: Services, delivery: str, plan: _Plan) -> None:
@@ -270,7 +275,9 @@ async def _archive(client: Client, services: Services, delivery: str, plan: _Pla
             await handle.start_update(
                 STOP_UPDATE,
                 LifecycleRequest(deployment_id=archival.deployment_id),
-                id=f"archive-{archival.deployment_id}",
+                # Per delivery: GitHub's redelivery of it sends nothing twice, a later
+                # delivery (the branch deleted again) stops the deployment again.
+                id=f"archive-{archival.deployment_id}-{delivery}",
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             )
         except WorkflowUpdateFailedError as error:  # the workflow refused: nothing to stop
@@ -278,4 +285,6 @@ async def _archive(client: Client, services: Services, delivery: str, plan: _Pla
         except TEMPORAL_ERRORS as error:
             reason = services.temporal.failed(error)
             log.warning("delivery %s: archival not sent: %s", delivery, reason)
+            # A redelivery sends each archival again; the ones already sent are no-ops.
+            await run_in_threadpool(_forget, services.sessions, delivery)
             raise services.temporal.unavailable(reason, "Redeliver to archive.") from error
