@@ -55,7 +55,9 @@ def demo(dockyard: Dockyard, demo_images: dict[str, str]) -> Demo:
     return seed(dockyard, demo_images)
 
 
-@pytest.fixture(scope="session")
+# One browser per test module, not per session: Playwright's sync API keeps an event loop
+# running while it is open, and async tests elsewhere in the suite need theirs.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         raise RuntimeError(NO_CHROMIUM)

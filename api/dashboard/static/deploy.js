@@ -4,7 +4,8 @@
 
 import { data } from "./api.js";
 import { ago, duration, html, shortSha } from "./html.js";
-import { config, domainLink, field, icon, modal, toast } from "./ui.js";
+import { field, modal } from "./forms.js";
+import { config, domainLink, icon, toast } from "./ui.js";
 
 export const TRIGGER = "dashboard";
 

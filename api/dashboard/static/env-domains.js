@@ -4,7 +4,8 @@
 import { all, data } from "./api.js";
 import { ago, html, render } from "./html.js";
 import { liveOf, orderedDomains } from "./deploy.js";
-import { badge, busy, clearErrors, confirmAction, copyButton, domainLink, empty, failure, fieldError, icon, loading, notice, showApiError, toast } from "./ui.js";
+import { busy, clearErrors, confirmAction, fieldError, showApiError } from "./forms.js";
+import { badge, copyButton, domainLink, empty, failure, icon, loading, notice, toast } from "./ui.js";
 
 const STATUS = {
   pending: ["Pending DNS", "amber"],

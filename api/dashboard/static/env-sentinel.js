@@ -4,7 +4,8 @@
 
 import { dashboardRead, data } from "./api.js";
 import { html, render } from "./html.js";
-import { badge, busy, clearErrors, empty, failure, fieldError, icon, loading, modal, notice, showApiError, toast } from "./ui.js";
+import { busy, clearErrors, fieldError, modal, showApiError } from "./forms.js";
+import { badge, empty, failure, icon, loading, notice, toast } from "./ui.js";
 
 const RULES = ["keyauth", "ratelimit", "firewall", "ipRules", "jwt", "openapi", "logging"];
 const RULE_LABEL = { keyauth: "Key auth", ratelimit: "Rate limit", firewall: "Firewall", ipRules: "IP rules", jwt: "JWT", openapi: "OpenAPI", logging: "Logging" };

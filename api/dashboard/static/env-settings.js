@@ -3,7 +3,8 @@
 
 import { data } from "./api.js";
 import { html, render } from "./html.js";
-import { busy, field, icon, notice, showApiError, toast, validate, values } from "./ui.js";
+import { busy, field, showApiError, validate, values } from "./forms.js";
+import { icon, notice, toast } from "./ui.js";
 
 const CPUS = [0.25, 0.5, 1, 2, 4, 8, 16];
 const MEMORY = [256, 512, 1024, 2048, 4096, 8192, 16384];

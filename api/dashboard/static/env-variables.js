@@ -3,7 +3,8 @@
 
 import { all, data } from "./api.js";
 import { ago, html, render } from "./html.js";
-import { badge, busy, clearErrors, confirmAction, empty, failure, icon, loading, showApiError, toast, validate, values } from "./ui.js";
+import { busy, clearErrors, confirmAction, showApiError, validate, values } from "./forms.js";
+import { badge, empty, failure, icon, loading, toast } from "./ui.js";
 
 function scope(params) {
   return { project: params.project, app: params.app, environment: params.environment };

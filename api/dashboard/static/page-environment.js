@@ -3,7 +3,7 @@
 
 import { data } from "./api.js";
 import { html, render } from "./html.js";
-import { actionButtons, age, deployForm, domainList, liveOf, orderedDomains, redeploy, runAction, source, took, trigger } from "./deploy.js";
+import { actionButtons, age, deployForm, liveOf, orderedDomains, redeploy, runAction, source, took, trigger } from "./deploy.js";
 import { FINAL, badge, domainLink, empty, failure, icon, kindBadge, loading, statusBadge } from "./ui.js";
 import * as domains from "./env-domains.js";
 import * as settings from "./env-settings.js";

@@ -3,7 +3,8 @@
 
 import { all, data } from "./api.js";
 import { ago, html, number, render } from "./html.js";
-import { badge, busy, confirmAction, copyButton, empty, failure, field, icon, loading, modal, toast } from "./ui.js";
+import { busy, confirmAction, field, modal } from "./forms.js";
+import { badge, copyButton, empty, failure, icon, loading, toast } from "./ui.js";
 
 export const name = "keyspace";
 

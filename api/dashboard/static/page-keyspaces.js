@@ -2,7 +2,8 @@
 
 import { dashboardRead, data } from "./api.js";
 import { ago, html, plural, render } from "./html.js";
-import { empty, failure, field, icon, loading, modal, toast } from "./ui.js";
+import { field, modal } from "./forms.js";
+import { empty, failure, icon, loading, toast } from "./ui.js";
 
 export const name = "keyspaces";
 

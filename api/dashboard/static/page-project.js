@@ -4,7 +4,8 @@
 import { data } from "./api.js";
 import { html, render } from "./html.js";
 import { age, domainList, liveOf, source } from "./deploy.js";
-import { badge, empty, failure, field, icon, kindBadge, loading, modal, notice, statusBadge, toast, SLUG_MESSAGE, SLUG_PATTERN } from "./ui.js";
+import { SLUG_MESSAGE, SLUG_PATTERN, field, modal } from "./forms.js";
+import { badge, empty, failure, icon, kindBadge, loading, notice, statusBadge, toast } from "./ui.js";
 
 export const name = "project";
 

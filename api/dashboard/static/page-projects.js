@@ -2,7 +2,8 @@
 
 import { all, data } from "./api.js";
 import { ago, html, plural, render } from "./html.js";
-import { empty, failure, field, icon, loading, modal, toast, SLUG_MESSAGE, SLUG_PATTERN } from "./ui.js";
+import { SLUG_MESSAGE, SLUG_PATTERN, field, modal } from "./forms.js";
+import { empty, failure, icon, loading, toast } from "./ui.js";
 
 export const name = "projects";
 

@@ -2,7 +2,8 @@
 
 import { call, session } from "./api.js";
 import { html, render } from "./html.js";
-import { LOGO, busy, clearErrors, fieldError, formError } from "./ui.js";
+import { busy, clearErrors, fieldError, formError } from "./forms.js";
+import { LOGO } from "./ui.js";
 
 export const name = "sign-in";
 
