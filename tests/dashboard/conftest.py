@@ -31,13 +31,14 @@ NO_CHROMIUM = (
 FAILED = pytest.StashKey[bool]()
 
 
-@pytest.fixture(scope="session")
+# The stack lives as long as this package's tests: stopped before the next package's start.
+@pytest.fixture(scope="package")
 def git_repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the stack clones `owner/name` from: bare repositories the tests push to."""
     return tmp_path_factory.mktemp("dashboard-repos")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dockyard(
     tmp_path_factory: pytest.TempPathFactory,
     redis_url: str,
@@ -50,7 +51,7 @@ def dockyard(
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo(dockyard: Dockyard, demo_images: dict[str, str]) -> Demo:
     return seed(dockyard, demo_images)
 
