@@ -40,6 +40,10 @@ RUN echo 'dockyard:x:10001:10001:dockyard:/var/lib/dockyard:/usr/sbin/nologin' >
     && echo 'dockyard:x:10001:' >> /etc/group \
     && mkdir -p /var/lib/dockyard \
     && chown 10001:10001 /var/lib/dockyard
+# git: the worker fetches the exact commit it builds.
+RUN command -v git >/dev/null \
+    || (apt-get update && apt-get install -y --no-install-recommends git ca-certificates \
+        && rm -rf /var/lib/apt/lists/*)
 COPY --from=build /opt/dockyard /opt/dockyard
 COPY deploy/docker-entrypoint.sh /usr/local/bin/dockyard-entrypoint
 USER 10001:10001

@@ -43,8 +43,9 @@ UNKEY_TRIGGERS: frozenset[str] = frozenset(get_args(TriggerVia))
 REPORTED_TRIGGERS: tuple[str, ...] = get_args(ReportedTrigger)
 # dockyard's own statuses, as the nearest status Unkey knows.
 STATUS_ALIASES = {"queued": "pending"}
-# A production deployment that can serve again: ready, or on standby, or stopped after it.
-RESUMABLE = frozenset({"ready", "superseded", "stopped"})
+# A deployment that can serve again: ready (live or on standby), or stopped after it.
+# Not `superseded`: a newer push replaced it while it waited to build, so it has no image.
+RESUMABLE = frozenset({"ready", "stopped"})
 
 
 def unkey_status(status: str) -> DeploymentStatus:

@@ -61,7 +61,7 @@ async def test_production_rollback_and_promote(
 ) -> None:
     live, earlier, building = deploy(unkey), deploy(unkey), deploy(unkey)
     environment_id = set_state(db, live, "ready", current=True)
-    set_state(db, earlier, "superseded")
+    set_state(db, earlier, "stopped")
     offered = unkey.deployments.get_deployment(deployment_id=earlier).data.available_actions
     assert [action.value for action in offered] == ["promote", "rollback"]
 

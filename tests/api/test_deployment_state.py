@@ -44,7 +44,8 @@ def test_triggers() -> None:
         ("ready", True, True, False, True, []),
         ("ready", True, True, True, True, ["promote"]),
         ("ready", True, False, False, True, ["promote", "rollback"]),
-        ("superseded", True, False, False, True, ["promote", "rollback"]),
+        # Superseded while queued: it never built, so there is nothing to serve.
+        ("superseded", True, False, False, True, []),
         ("stopped", True, False, False, True, ["promote", "rollback"]),
         ("ready", True, False, False, False, []),
         ("deploying", True, False, False, True, []),
