@@ -72,6 +72,7 @@ class WorkflowStart:
     branch: str | None
     sha: str | None
     trigger: str
+    commit_message: str | None = None
 
 
 def image_from_request(image: str, git: GitSource | None) -> ImageToDeploy:
@@ -182,6 +183,7 @@ def create_deployment(
         branch=deployment.git_branch,
         sha=deployment.git_commit_sha,
         trigger=trigger,
+        commit_message=deployment.git_commit_message,
     )
 
 

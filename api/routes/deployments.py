@@ -141,6 +141,7 @@ async def launch(client: Client, start: crud.WorkflowStart) -> None:
         branch=start.branch,
         sha=start.sha,
         trigger=start.trigger,
+        commit_message=start.commit_message,
     )
 
 
