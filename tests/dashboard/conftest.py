@@ -87,9 +87,16 @@ def page(browser: Browser, dockyard: Dockyard, request: pytest.FixtureRequest) -
     yield tab
     # Every browser test leaves at least its last screen, and says when it was a failure.
     failed = request.node.stash.get(FAILED, False)
-    screenshot(tab, f"{request.node.name}-{'failed' if failed else 'end'}")
+    screenshot(tab, f"{short_name(request.node)}-{'failed' if failed else 'end'}")
     context.close()
     assert not errors, f"the page threw: {errors}"
+
+
+def short_name(item: pytest.Item) -> str:
+    """The test's name; a parametrized one keeps the start of its parameters' id."""
+    callspec = getattr(item, "callspec", None)
+    name = getattr(item, "originalname", item.name)
+    return f"{name}-{callspec.id[:40]}" if callspec else name
 
 
 def screenshot(page: Page, name: str) -> Path:

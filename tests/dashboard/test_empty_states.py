@@ -37,6 +37,7 @@ def answer_empty(route: Route) -> None:
             "Save variable",
         ),
     ],
+    ids=["projects", "deployments", "keyspaces", "keys", "variables"],
 )
 def test_empty_lists_say_what_goes_there(
     page: Page, dockyard: Dockyard, demo: Demo, path: str, lists: list[str], title: str, action: str

@@ -47,6 +47,7 @@ def missing(page: Page, path: str, status: int = 404) -> None:
         ("/dashboard/keyspaces", "/dashboard/api/keyspaces", "New keyspace"),
         ("/dashboard/keyspaces/{keyspace}", "/v2/apis.listKeys", "Create key"),
     ],
+    ids=["variables", "policies", "domains", "keyspaces", "keys"],
 )
 def test_a_missing_read_is_named_where_its_part_would_be(
     page: Page, dockyard: Dockyard, demo: Demo, page_path: str, endpoint: str, still_there: str
