@@ -97,6 +97,7 @@ def _announce(settings: Settings, new_root_key: str | None) -> None:
     lines = [
         "",
         "dockyard is running",
+        f"  dashboard         {settings.api_url}/dashboard",
         f"  API               {settings.api_url}",
         f"  edge              http://<domain>.{settings.apex_domain}:{settings.edge_port}/",
         f"  Temporal Web UI   {settings.temporal_ui_url}",
