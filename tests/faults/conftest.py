@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from dockyard.db import make_engine, make_sessionmaker
-from dockyard.loadgen import Tally, steady_load, table, until_serving
+from dockyard.loadgen import Tally, steady_load, table
 from dockyard.runtime import DockerRuntime
 from dockyard.sweep import Sweep, sweep
 from tests.e2e.conftest import Dockyard, start_dockyard
@@ -62,8 +62,11 @@ def yard(
         assert settings.status_code == 200, settings.text
         first = dockyard.cli("deploy", demo_images["v1"], "--project", PROJECT)
         assert first.returncode == 0, first.stderr
-        url = f"http://127.0.0.1:{dockyard.settings.edge_port}/version.txt"
-        asyncio.run(until_serving(url, host=LIVE))
+        # Plain polling: a sync fixture must not assume it may run an event loop of its own.
+        deadline = time.monotonic() + 60
+        while dockyard.through_edge(LIVE, "/version.txt").status_code != 200:
+            assert time.monotonic() < deadline, f"{LIVE} never answered"
+            time.sleep(0.2)
         yield dockyard
 
 
