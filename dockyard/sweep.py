@@ -1,4 +1,5 @@
 """Does Docker hold exactly what the database says should run? (No orphans, no gaps.)"""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
