@@ -23,6 +23,7 @@ import docker
 from dockyard.client import ApiClient
 from dockyard.dev import free_port, running_stack
 from dockyard.images import build_demo
+from dockyard.runtime import DockerRuntime
 from dockyard.settings import Settings
 
 FINAL = {"ready", "failed", "cancelled", "superseded", "skipped", "stopped"}
@@ -86,6 +87,7 @@ def main() -> int:
                     )
                 )
             wall = time.monotonic() - started
+        DockerRuntime(owner=settings.task_queue_prefix).remove_owned()
     times = sorted(seconds for status, seconds in results if status == "ready")
     statuses = {status: sum(1 for s, _ in results if s == status) for status, _ in results}
     print(

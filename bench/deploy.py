@@ -21,11 +21,13 @@ from pathlib import Path
 
 import docker
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.client import ApiClient
 from dockyard.dev import free_port, running_stack
 from dockyard.images import build_demo
 from dockyard.models import Deployment, DeploymentStep
+from dockyard.runtime import DockerRuntime
 from dockyard.settings import Settings
 
 PHASES = ("accepted", "deploying", "network", "finalizing")
@@ -60,11 +62,12 @@ def main() -> int:
             for run in range(args.runs):
                 rows.append(deploy_once(api, running.booted.sessions, image))
                 print(f"run {run + 1}: {rows[-1]['total']:.2f}s", file=sys.stderr)
+        DockerRuntime(owner=settings.task_queue_prefix).remove_owned()
     report(rows)
     return 0
 
 
-def deploy_once(api: ApiClient, sessions, image: str) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def deploy_once(api: ApiClient, sessions: sessionmaker[Session], image: str) -> dict[str, float]:
     started = time.time()
     created = api.call(
         "deployments.createDeployment",

@@ -26,6 +26,7 @@ import docker
 from dockyard.dev import free_port, running_stack
 from dockyard.images import build_demo
 from dockyard.loadgen import Tally, steady_load, table, until_serving
+from dockyard.runtime import DockerRuntime
 from dockyard.settings import Settings, settings_environment
 
 STANDBY = timedelta(seconds=4)
@@ -105,6 +106,7 @@ def main() -> int:
 
         with running_stack(settings, echo=False):
             outcome = asyncio.run(scenario(cli, settings.edge_port, images, args.rate))
+        DockerRuntime(owner=settings.task_queue_prefix).remove_owned()
     tally = outcome.tally
     print(table([("deploy, rollback, promote, expiry", tally)]))
     print(f"responses by version: {dict(tally.bodies)}; statuses: {dict(tally.statuses)}")

@@ -156,6 +156,13 @@ class DockerRuntime:
             )
         )
 
+    def remove_owned(self) -> int:
+        """Remove every container this dockyard started (benchmarks clean up with it)."""
+        containers = self.managed_containers()
+        for container in containers:
+            container.remove(force=True)
+        return len(containers)
+
     @staticmethod
     def tail_logs(container: Container) -> str:
         raw = container.logs(tail=LOG_TAIL_LINES)
