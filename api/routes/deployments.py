@@ -153,9 +153,10 @@ class _Target:
     source: crud.Source
 
 
-def _resolve(
-    session: Session, caller: Caller, settings: Settings, body: CreateDeployment
-) -> _Target:
+def _deployable(
+    session: Session, caller: Caller, body: CreateDeployment | CreateDeploymentV3
+) -> tuple[Project, App, Environment]:
+    """The environment a deployment is asked for, once the caller may deploy to it."""
     project, app, environment = find_app_environment(
         session,
         workspace_id=caller.workspace_id,
@@ -164,6 +165,13 @@ def _resolve(
         environment=body.environment,
     )
     caller.require("environment", "create_deployment", environment.id)
+    return project, app, environment
+
+
+def _resolve(
+    session: Session, caller: Caller, settings: Settings, body: CreateDeployment
+) -> _Target:
+    project, app, environment = _deployable(session, caller, body)
     source: crud.Source
     if body.image is not None:
         source = crud.image_from_request(body.image.docker_image, body.git)
@@ -183,14 +191,7 @@ def _resolve(
 def _resolve_v3(
     session: Session, caller: Caller, settings: Settings, body: CreateDeploymentV3
 ) -> _Target:
-    project, app, environment = find_app_environment(
-        session,
-        workspace_id=caller.workspace_id,
-        project=body.project,
-        app=body.app,
-        environment=body.environment,
-    )
-    caller.require("environment", "create_deployment", environment.id)
+    project, app, environment = _deployable(session, caller, body)
     source: crud.Source
     if body.deployment is not None:
         source = crud.source_of_earlier(
