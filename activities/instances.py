@@ -83,6 +83,7 @@ def container_spec(
 ) -> ContainerSpec:
     return ContainerSpec(
         name=container_name(deployment_id, region, replica),
+        environment_id=environment_id,
         image=image,
         port=runtime.port,
         command=runtime.command,
@@ -180,6 +181,8 @@ class InstanceActivities:
     @activity.defn(name="remove instances")
     def remove_instances(self, request: RemoveInstancesInput) -> None:
         with self._sessions.begin() as session:
+            deployment = session.get(Deployment, request.deployment_id)
+            environment_id = deployment.environment_id if deployment is not None else None
             instances = session.scalars(
                 select(Instance).where(
                     Instance.deployment_id == request.deployment_id,
@@ -198,6 +201,10 @@ class InstanceActivities:
         for name in sorted(names):
             self._runtime.remove(name, grace_seconds=request.grace_seconds)
             activity.heartbeat(name)
+        # Also when no container was left to remove: a start that failed early (or a retry
+        # of this activity) may have left the environment's network behind.
+        if environment_id is not None:
+            self._runtime.release_network(environment_id)
         with self._sessions.begin() as session:
             for instance in session.scalars(
                 select(Instance).where(

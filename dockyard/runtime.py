@@ -3,16 +3,24 @@
 Every operation is idempotent: a container's name is derived from its deployment, region
 and replica, so a retried activity finds the container it started before instead of
 starting a second one.
+
+Each environment's containers share one bridge network of their own and no other, so
+Docker's isolation between bridges keeps one environment's apps from reaching another's
+by container address. Ports are still published on 127.0.0.1 for the host-side Sentinel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
+import threading
 from dataclasses import dataclass
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
+from docker.models.networks import Network
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +31,15 @@ LABEL_DEPLOYMENT = "dockyard.deployment"
 LABEL_ENVIRONMENT = "dockyard.environment"
 LABEL_REGION = "dockyard.region"
 LOG_TAIL_LINES = 20
+CONFLICT = 409
+NOT_OURS = "Docker network {network} exists but another dockyard (or someone else) made it"
+CREATED = re.compile(r"^(?P<seconds>[^.]+?)(?:\.(?P<fraction>\d+))?(?:Z|[+-]\d\d:\d\d)$")
+NO_ADDRESS_POOL = (
+    "Docker has no free address range left for environment {environment}'s network "
+    "({reason}). Every environment with running instances needs one bridge network; "
+    "give the Docker daemon more (or smaller) ranges with `default-address-pools` in "
+    "daemon.json, or stop environments that are no longer needed."
+)
 
 
 class RuntimeFailure(Exception):
@@ -37,6 +54,7 @@ class RuntimeFailure(Exception):
 @dataclass(frozen=True)
 class ContainerSpec:
     name: str
+    environment_id: str
     image: str
     port: int
     command: list[str]
@@ -64,12 +82,19 @@ def container_name(deployment_id: str, region: str, replica: int) -> str:
     return f"dy-{deployment_id}-{region}-{replica}"
 
 
+def network_name(environment_id: str) -> str:
+    return f"dy-{environment_id}"
+
+
 class DockerRuntime:
     def __init__(
         self, client: docker.DockerClient | None = None, *, owner: str = "dockyard"
     ) -> None:
         self._docker = client or docker.from_env()
         self._owner = owner
+        # Docker lets two networks share a name when created at once: concurrent activities
+        # of this worker take turns; other workers converge on the oldest (ensure_network).
+        self._network_lock = threading.Lock()
 
     def resolve_image(self, image: str) -> str:
         """The image's content digest (its id), pulling it when it is not present locally."""
@@ -96,22 +121,7 @@ class DockerRuntime:
             return RunningContainer(existing.id or "", _host_port(existing, spec.port))
         if existing is not None:
             existing.remove(force=True)
-        container = self._docker.containers.run(
-            spec.image,
-            command=spec.command or None,
-            name=spec.name,
-            detach=True,
-            environment=spec.environment,
-            labels={LABEL_MANAGED: "true", LABEL_OWNER: self._owner, **spec.labels},
-            ports={f"{spec.port}/tcp": ("127.0.0.1", None)},
-            nano_cpus=spec.nano_cpus,
-            mem_limit=spec.memory_bytes,
-            stop_signal=spec.stop_signal,
-            restart_policy={"Name": "no"},
-            # An init process forwards the stop signal: an app running as PID 1 would
-            # otherwise ignore SIGTERM and every stop would wait for the kill timeout.
-            init=True,
-        )
+        container = self._run(spec)
         container.reload()
         if container.status != "running":
             code = container.attrs["State"].get("ExitCode")
@@ -141,6 +151,63 @@ class DockerRuntime:
             container.remove(force=True)
         except NotFound:
             pass
+        environment_id = (container.labels or {}).get(LABEL_ENVIRONMENT)
+        if environment_id:
+            self.release_network(environment_id)
+
+    def ensure_network(self, environment_id: str) -> Network:
+        """The environment's network, created when missing; safe to call concurrently."""
+        with self._network_lock:
+            return self._ensure_network(environment_id)
+
+    def _ensure_network(self, environment_id: str) -> Network:
+        name = network_name(environment_id)
+        found = self._networks(name)
+        labels = {
+            LABEL_MANAGED: "true",
+            LABEL_OWNER: self._owner,
+            LABEL_ENVIRONMENT: environment_id,
+        }
+        for _ in range(3):  # it may be created, or removed, by someone else meanwhile
+            if found:
+                break
+            try:
+                self._docker.networks.create(
+                    name, driver="bridge", check_duplicate=True, labels=labels
+                )
+            except APIError as error:
+                if "address pool" in _explain(error):
+                    reason = _explain(error)
+                    raise RuntimeFailure(
+                        "network_unavailable",
+                        NO_ADDRESS_POOL.format(environment=environment_id, reason=reason),
+                    ) from error
+                if error.status_code != CONFLICT:  # a concurrent caller created it first
+                    raise
+            found = self._networks(name)
+        if not found:
+            raise RuntimeFailure("network_unavailable", NOT_OURS.format(network=name))
+        # Docker's duplicate check is not atomic, so two callers racing may each create one:
+        # every caller keeps the oldest, and the environment's containers all meet there.
+        keep, *extra = sorted(found, key=_creation_order)
+        for network in extra:
+            with contextlib.suppress(APIError):
+                network.remove()
+        return keep
+
+    def release_network(self, environment_id: str) -> None:
+        """Remove the environment's network once no container of the environment is left."""
+        label = f"{LABEL_ENVIRONMENT}={environment_id}"
+        owned = f"{LABEL_OWNER}={self._owner}"
+        if self._docker.containers.list(all=True, filters={"label": [owned, label]}):
+            return
+        for network in self._networks(network_name(environment_id)):
+            try:
+                network.remove()
+            except NotFound:
+                pass
+            except APIError as error:  # an instance started meanwhile: the network stays
+                log.info("network %s stays: %s", network.name, _explain(error))
 
     def names_for_deployment(self, deployment_id: str, region: str | None = None) -> list[str]:
         labels = [f"{LABEL_DEPLOYMENT}={deployment_id}"]
@@ -156,17 +223,69 @@ class DockerRuntime:
             )
         )
 
+    def managed_networks(self) -> list[Network]:
+        return list(self._docker.networks.list(filters={"label": f"{LABEL_OWNER}={self._owner}"}))
+
     def remove_owned(self) -> int:
-        """Remove every container this dockyard started (benchmarks clean up with it)."""
+        """Remove every container and network this dockyard created (benchmarks use it)."""
         containers = self.managed_containers()
         for container in containers:
             container.remove(force=True)
+        for network in self.managed_networks():
+            with contextlib.suppress(NotFound):
+                network.remove()
         return len(containers)
 
     @staticmethod
     def tail_logs(container: Container) -> str:
         raw = container.logs(tail=LOG_TAIL_LINES)
         return raw.decode(errors="replace").strip() if isinstance(raw, bytes) else str(raw)
+
+    def _run(self, spec: ContainerSpec) -> Container:
+        # The environment's last instance being removed may take the network away between
+        # finding it and starting the container; the second attempt creates it again.
+        for attempt in range(2):
+            network = self.ensure_network(spec.environment_id)
+            try:
+                return self._docker.containers.run(
+                    spec.image,
+                    command=spec.command or None,
+                    name=spec.name,
+                    detach=True,
+                    environment=spec.environment,
+                    labels={
+                        LABEL_MANAGED: "true",
+                        LABEL_OWNER: self._owner,
+                        LABEL_ENVIRONMENT: spec.environment_id,
+                        **spec.labels,
+                    },
+                    # Attached to its environment's network only, never the default bridge.
+                    network=network.id,
+                    ports={f"{spec.port}/tcp": ("127.0.0.1", None)},
+                    nano_cpus=spec.nano_cpus,
+                    mem_limit=spec.memory_bytes,
+                    stop_signal=spec.stop_signal,
+                    restart_policy={"Name": "no"},
+                    # An init process forwards the stop signal: an app running as PID 1
+                    # would otherwise ignore SIGTERM and every stop would wait for the kill
+                    # timeout.
+                    init=True,
+                )
+            except NotFound as error:
+                if isinstance(error, ImageNotFound) or attempt:
+                    raise
+                log.info("network of %s went away as it started; again", spec.name)
+                leftover = self._find(spec.name)  # created, then failed to start
+                if leftover is not None:
+                    leftover.remove(force=True)
+        raise AssertionError("unreachable")
+
+    def _networks(self, name: str) -> list[Network]:
+        # Docker matches names by substring; only the exact name is the environment's.
+        candidates = self._docker.networks.list(
+            names=[name], filters={"label": f"{LABEL_OWNER}={self._owner}"}
+        )
+        return [network for network in candidates if network.name == name]
 
     def _find(self, name: str) -> Container | None:
         try:
@@ -183,6 +302,15 @@ def _host_port(container: Container, port: int) -> int:
     raise RuntimeFailure(
         "unknown", f"container {container.name} did not publish port {port}; is it running?"
     )
+
+
+def _creation_order(network: Network) -> tuple[str, str, str]:
+    # Docker writes RFC 3339 with trailing zeros of the fraction cut: pad it to compare.
+    stamp = str(network.attrs.get("Created", ""))
+    match = CREATED.match(stamp)
+    if match is None:
+        return (stamp, "", network.id or "")
+    return (match["seconds"], (match["fraction"] or "").ljust(9, "0"), network.id or "")
 
 
 def _explain(error: Exception) -> str:

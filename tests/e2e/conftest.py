@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import docker
 import httpx
 import pytest
 
 from dockyard.dev import RunningStack, free_port, running_stack
-from dockyard.runtime import LABEL_OWNER
+from dockyard.runtime import DockerRuntime
 from dockyard.settings import Settings
 
 
@@ -85,10 +84,7 @@ def start_dockyard(home: Path, redis_url: str, **overrides: Any) -> Iterator[Doc
         assert_no_secret_in_logs(settings.home / "logs", dockyard.secrets)
     finally:
         _print_logs_on_failure(settings.home / "logs")
-        client = docker.from_env()
-        owned = f"{LABEL_OWNER}={settings.task_queue_prefix}"
-        for container in client.containers.list(all=True, filters={"label": owned}):
-            container.remove(force=True)
+        DockerRuntime(owner=settings.task_queue_prefix).remove_owned()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from dockyard.runtime import LABEL_OWNER
+from dockyard.runtime import DockerRuntime
 from dockyard.settings import Settings
 from worker import build_workers
 
@@ -47,9 +47,7 @@ def no_leftover_containers(
     docker_client: docker.DockerClient, settings: Settings
 ) -> Iterator[None]:
     yield
-    owned = f"{LABEL_OWNER}={settings.task_queue_prefix}"
-    for container in docker_client.containers.list(all=True, filters={"label": owned}):
-        container.remove(force=True)
+    DockerRuntime(docker_client, owner=settings.task_queue_prefix).remove_owned()
 
 
 HISTORIES = Path(__file__).parent / "histories"
