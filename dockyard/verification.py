@@ -22,6 +22,7 @@ verification that costs.
 from __future__ import annotations
 
 import calendar
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,12 @@ class KeyRecord:
     identity_id: str | None = None
     external_id: str | None = None
     identity_meta: dict[str, Any] | None = field(default=None)
+    # principal() as compact JSON, encoded once per loaded key rather than per request.
+    principal_json: bytes = field(init=False, default=b"", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        encoded = json.dumps(self.principal(), separators=(",", ":"), default=str).encode()
+        object.__setattr__(self, "principal_json", encoded)
 
     @property
     def subject(self) -> str:

@@ -152,8 +152,8 @@ class Gateway(PolicyChain):
             if rejection is not None:
                 return rejection
         if exchange.principal is not None:
-            value = json.dumps(exchange.principal, separators=(",", ":"), default=str)
-            scope["headers"] = [*scope["headers"], (PRINCIPAL_HEADER, value.encode())]
+            value = exchange.principal_json or _encode(exchange.principal)
+            scope["headers"] = [*scope["headers"], (PRINCIPAL_HEADER, value)]
         tightest = exchange.tightest()
         if tightest is not None:
             add_response_headers(connection, limits.headers(tightest))
@@ -175,3 +175,7 @@ class Gateway(PolicyChain):
 
 
 SpendFunction = Callable[[str, int], tuple[bool, int | None]]
+
+
+def _encode(principal: dict[str, Any]) -> bytes:
+    return json.dumps(principal, separators=(",", ":"), default=str).encode()

@@ -61,10 +61,12 @@ class JwtRule:
             invalid = problems.Problem(401, "token_invalid", INVALID.format(reason=error))
             invalid.headers["www-authenticate"] = 'Bearer error="invalid_token"'
             return invalid
-        exchange.principal = {
-            "type": "jwt",
-            "subject": str(claims.get("sub", "")),
-            "issuer": claims.get("iss"),
-            "claims": claims,
-        }
+        exchange.identify(
+            {
+                "type": "jwt",
+                "subject": str(claims.get("sub", "")),
+                "issuer": claims.get("iss"),
+                "claims": claims,
+            }
+        )
         return None

@@ -110,7 +110,7 @@ class Keyauth:
                 return problems.Problem(503, "key_unverifiable", UNAVAILABLE)
             if not spent:
                 return _spent()
-        exchange.principal = record.principal()
+        exchange.identify(record.principal(), record.principal_json)
         return None
 
 

@@ -33,7 +33,13 @@ class Exchange:
     view: RequestView
     route: Route
     principal: dict[str, Any] | None = None
+    principal_json: bytes | None = None  # the principal already encoded, when known
     decisions: list[Decision] = field(default_factory=list)
+
+    def identify(self, principal: dict[str, Any], encoded: bytes | None = None) -> None:
+        """Who the request speaks for, from here on; `encoded` when already JSON."""
+        self.principal = principal
+        self.principal_json = encoded
 
     def tightest(self) -> Decision | None:
         """The rate limit closest to refusing; the one the response headers report."""
