@@ -9,6 +9,11 @@ whatever X-Forwarded-For (or Forwarded, X-Real-IP) a client sends is its own cla
 passing it on would let any client pick the address that IP rules, rate limits and app
 logs see. When a trusted load balancer is ever put in front of the edge, appending
 becomes safe for that hop only, and belongs behind an explicit list of trusted peers.
+
+A header whose name differs from one of these only by `_` for `-` (`X_Forwarded_For`,
+`X_Dockyard_Principal`) is dropped too: CGI, WSGI and Rack hand headers to apps as
+`HTTP_X_FORWARDED_FOR`, where both spellings become the same variable, so the client's
+copy could stand in for the one the edge set (nginx and gunicorn refuse them likewise).
 """
 
 from __future__ import annotations
@@ -42,6 +47,11 @@ FORWARDING = frozenset(
         b"x-real-ip",
     }
 )
+
+# Who a Sentinel replica's policies verified (sentinel.gateway), set by the replica alone.
+PRINCIPAL = b"x-dockyard-principal"
+# Names only the edge sets, which a client must not reach an app under an `_` spelling.
+_PROTECTED = FORWARDING | {PRINCIPAL}
 
 # The edge's HTTP server already answered "Expect: 100-continue" for this hop.
 REQUEST_ONLY_DROPPED = frozenset({b"expect"})
@@ -86,7 +96,11 @@ def upstream_request_headers(
     if chunked:
         dropped = dropped | {b"content-length"}
     dropped = _dropped(dropped, headers)
-    forwarded = [(name, value) for name, value in headers if name not in dropped]
+    forwarded = [
+        (name, value)
+        for name, value in headers
+        if name not in dropped and not (b"_" in name and _alias_of_protected(name))
+    ]
     if chunked:
         forwarded.append((b"transfer-encoding", b"chunked"))
     if client_ip:
@@ -95,6 +109,10 @@ def upstream_request_headers(
     if host is not None:
         forwarded.append((b"x-forwarded-host", host))
     return forwarded
+
+
+def _alias_of_protected(name: bytes) -> bool:
+    return name.replace(b"_", b"-") in _PROTECTED
 
 
 def downstream_response_headers(

@@ -54,6 +54,26 @@ def test_client_supplied_forwarding_headers_are_replaced_not_trusted() -> None:
     }
 
 
+def test_underscore_spellings_of_edge_set_headers_never_reach_the_app() -> None:
+    # CGI/WSGI apps read both `X-Forwarded-For` and `X_Forwarded_For` as HTTP_X_FORWARDED_FOR.
+    headers = upstream_request_headers(
+        [
+            (b"x_forwarded_for", b"6.6.6.6"),
+            (b"x_real_ip", b"6.6.6.6"),
+            (b"x_dockyard_principal", b'{"subject":"admin"}'),
+            (b"x_request_id", b"kept"),
+        ],
+        client_ip="10.1.2.3",
+        scheme="http",
+        host=None,
+    )
+    assert headers == [
+        (b"x_request_id", b"kept"),
+        (b"x-forwarded-for", b"10.1.2.3"),
+        (b"x-forwarded-proto", b"http"),
+    ]
+
+
 def test_rechunked_body_drops_the_clients_content_length() -> None:
     headers = upstream_request_headers(
         [(b"content-length", b"10"), (b"transfer-encoding", b"chunked")],
