@@ -4,7 +4,8 @@ Keys come from a PEM public key in the policy, or from a JWKS URL: PyJWKClient f
 the key set on first use and whenever a token names a key id it does not have yet, in a
 worker thread (it uses blocking HTTP), and caches it. Issuer, audiences, algorithms and
 the allowed clock skew are the policy's. A missing or invalid token is a 401; a valid
-one's claims become the principal (`subject` is its `sub`).
+one's claims become the principal (`subject` is its `sub`). A key set that cannot be
+fetched is a 503: the token may well be good, and the request stays refused.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sentinel.rules import Exchange
 
 MISSING = "a bearer token is required: send it as `Authorization: Bearer <JWT>`"
 INVALID = "the bearer token is not valid: {reason}"
+UNREACHABLE = "the token cannot be verified right now: its key set did not load ({reason})"
 JWKS_CACHE_SECONDS = 300
 
 
@@ -57,6 +59,8 @@ class JwtRule:
                 issuer=self._issuer,
                 leeway=self._leeway,
             )
+        except jwt.PyJWKClientConnectionError as error:
+            return problems.Problem(503, "token_unverifiable", UNREACHABLE.format(reason=error))
         except (jwt.PyJWTError, ValueError) as error:
             invalid = problems.Problem(401, "token_invalid", INVALID.format(reason=error))
             invalid.headers["www-authenticate"] = 'Bearer error="invalid_token"'

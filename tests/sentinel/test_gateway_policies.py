@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.api.conftest import ROOT_KEY
-from tests.sentinel.conftest import Upstream
+from tests.sentinel.conftest import Upstream, refusing_address
 from tests.sentinel.gateway_stack import GatewayStack, gateway_stack, policies_named
 
 StartUpstream = Callable[..., Awaitable[Upstream]]
@@ -130,6 +130,44 @@ async def test_jwt_with_a_pem_key(stack: GatewayStack, upstreams: StartUpstream)
         "jwt-acme.localhost", headers={"Authorization": f"Bearer {expired}"}
     )
     assert status == 401
+
+
+async def test_jwt_with_a_jwks_url_and_a_key_set_that_does_not_load(
+    stack: GatewayStack, upstreams: StartUpstream
+) -> None:
+    reached: list[str] = []
+
+    async def hello(request: web.Request) -> web.Response:
+        reached.append(request.host)
+        return web.Response(text="hello")
+
+    app = await upstreams("app", routes={"/": hello})
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    key_set = {"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}
+
+    async def keys(_: web.Request) -> web.Response:
+        return web.json_response(key_set)
+
+    identity = await upstreams("identity", routes={"/jwks.json": keys})
+    good = {"jwksUrl": f"http://{identity.address}/jwks.json"}
+    stack.deploy(
+        "jwks-acme.localhost", app.address, policies=policies_named({"name": "jwt", "jwt": good})
+    )
+    claims = {"sub": "user_3", "exp": time.time() + 60}
+    token = jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
+    bearer = {"Authorization": f"Bearer {token}"}
+    await stack.until("jwks-acme.localhost", 200, headers=bearer)
+
+    down = {"jwksUrl": f"http://{refusing_address()}/jwks.json"}
+    stack.deploy(
+        "jwks-down-acme.localhost", app.address, policies=policies_named({"name": "j", "jwt": down})
+    )
+    await stack.until("jwks-down-acme.localhost", 503, headers=bearer)
+    status, headers, body = await stack.get("jwks-down-acme.localhost", headers=bearer)
+    assert status == 503 and headers["Content-Type"] == "application/problem+json"
+    assert "key set" in json.loads(body)["detail"]
+    assert "jwks-down-acme.localhost" not in reached
 
 
 OPENAPI = {
