@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
@@ -33,7 +33,6 @@ LABEL_REGION = "dockyard.region"
 LOG_TAIL_LINES = 20
 CONFLICT = 409
 NOT_OURS = "Docker network {network} exists but another dockyard (or someone else) made it"
-CREATED = re.compile(r"^(?P<seconds>[^.]+?)(?:\.(?P<fraction>\d+))?(?:Z|[+-]\d\d:\d\d)$")
 NO_ADDRESS_POOL = (
     "Docker has no free address range left for environment {environment}'s network "
     "({reason}). Every environment with running instances needs one bridge network; "
@@ -304,13 +303,8 @@ def _host_port(container: Container, port: int) -> int:
     )
 
 
-def _creation_order(network: Network) -> tuple[str, str, str]:
-    # Docker writes RFC 3339 with trailing zeros of the fraction cut: pad it to compare.
-    stamp = str(network.attrs.get("Created", ""))
-    match = CREATED.match(stamp)
-    if match is None:
-        return (stamp, "", network.id or "")
-    return (match["seconds"], (match["fraction"] or "").ljust(9, "0"), network.id or "")
+def _creation_order(network: Network) -> tuple[datetime, str]:
+    return (datetime.fromisoformat(network.attrs["Created"]), network.id or "")
 
 
 def _explain(error: Exception) -> str:
