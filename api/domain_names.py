@@ -50,6 +50,10 @@ def _suffixes() -> PublicSuffixList:
 
 def canonical(name: str) -> str:
     """The stored form of a domain name, or ValueError saying what is wrong with it."""
+    if any(ord(character) < 0x20 or character == "\x7f" for character in name):
+        # CR, LF and friends are never part of a name; stripped, they would hide an attempt
+        # to smuggle a header into the DNS records, Host matches or logs this name reaches.
+        raise ValueError(NOT_A_NAME.format(name=name))
     text = name.strip().rstrip(".")
     if not text or any(mark in text for mark in ("://", "/", ":", " ", "@", "?", "#")):
         raise ValueError(NOT_A_NAME.format(name=name))

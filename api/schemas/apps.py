@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, StringConstraints, model_validator
@@ -10,10 +11,41 @@ from api.image_reference import check_image_reference
 from api.schemas.base import Cursor, Input, Limit, Name, Output, ResourceIdentifier, Search, Slug
 from dockyard.models import App
 
+NOT_A_REPOSITORY = "{name!r} is not GitHub's `owner/name`: `.` and `..` name no repository"
+NOT_A_BRANCH = "{name!r} is not a branch name git accepts: {reason}"
+# git check-ref-format's rules for a branch, each with what it forbids.
+_BRANCH_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"[\x00-\x20\x7f~^:?*\[\\]"), "no spaces, control characters or ~^:?*[\\"),
+    (re.compile(r"\.\."), "no `..`"),
+    (re.compile(r"@\{|^@$"), "no `@{` and not `@` alone"),
+    (re.compile(r"^[-/]|/$|//"), "no leading `-` or `/`, no trailing `/`, no `//`"),
+    (re.compile(r"(^|/)\.|\.lock(/|$)"), "no part starting with `.` or ending in `.lock`"),
+    (re.compile(r"\.$"), "no `.` at the end"),
+)
+
+
+def _check_repository(name: str) -> str:
+    if any(part in (".", "..") for part in name.split("/")):
+        raise ValueError(NOT_A_REPOSITORY.format(name=name))
+    return name
+
+
+def _check_branch(name: str) -> str:
+    for rule, reason in _BRANCH_RULES:
+        if rule.search(name):
+            raise ValueError(NOT_A_BRANCH.format(name=name, reason=reason))
+    return name
+
+
 Repository = Annotated[
-    str, StringConstraints(max_length=256, pattern=r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$")
+    str,
+    StringConstraints(max_length=256, pattern=r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$"),
+    AfterValidator(_check_repository),
 ]
-Branch = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\s]+$")]
+# Checked as git itself would: a branch name reaches git's command line and hostnames.
+Branch = Annotated[
+    str, StringConstraints(min_length=1, max_length=256), AfterValidator(_check_branch)
+]
 
 
 class AppGitIn(Input):

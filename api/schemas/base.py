@@ -7,9 +7,16 @@ Responses leave absent values out (api.routes.UnkeyRoute) instead of sending `nu
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from dockyard.ids import SLUG_PATTERN
@@ -37,10 +44,37 @@ Cursor = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Search = Annotated[str, StringConstraints(max_length=256)]
 
 
+NUL_CHARACTER = (
+    "must not contain the NUL character (\\u0000): no text dockyard stores or passes on "
+    "can hold one"
+)
+
+
+def _has_nul(value: object) -> bool:
+    """Whether a string anywhere in a field's value (list items, dict keys and values)
+    holds U+0000, which PostgreSQL text, process arguments and HTTP headers all refuse."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return False
+
+
 class Input(BaseModel):
-    """A request body."""
+    """A request body. No text in it may hold a NUL character: caught here, it is a 400
+    naming the field, instead of a database error deep inside an operation."""
 
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # Nested request bodies are Inputs too: each checks its own fields.
+        if _has_nul(value):
+            raise ValueError(NUL_CHARACTER)
+        return value
 
 
 class Output(BaseModel):

@@ -37,6 +37,11 @@ NOT_NULLABLE = (
     "upstream_protocol",
     "regions",
 )
+OUTSIDE_REPOSITORY = (
+    "{path!r} must be a path inside the repository, relative to its top (or to the root "
+    "directory), such as `Dockerfile` or `services/api`: no leading `/`, no `..`, no `\\` "
+    "and no control characters"
+)
 BUILD_COMMAND = (
     "buildCommand is not supported: dockyard builds with your Dockerfile (`dockerfile`); "
     "send null or leave it out"
@@ -49,6 +54,21 @@ def _check_watch_path(pattern: str) -> str:
     return pattern
 
 
+def _check_inside_repository(path: str) -> str:
+    """Refused here, where the caller can fix it, rather than failing every later build."""
+    if (
+        path.startswith("/")
+        or "\\" in path
+        or ".." in path.split("/")
+        or any(ord(character) < 0x20 or character == "\x7f" for character in path)
+    ):
+        raise ValueError(OUTSIDE_REPOSITORY.format(path=path))
+    return path
+
+
+RepositoryPath = Annotated[
+    str, StringConstraints(min_length=1, max_length=500), AfterValidator(_check_inside_repository)
+]
 OpenapiPath = Annotated[
     str, StringConstraints(min_length=1, max_length=512, pattern=r"^(/[\w\-]+)+(\.[\w]+)?$")
 ]
@@ -85,8 +105,8 @@ class RegionIn(Input):
 
 
 class UpdateSettings(EnvironmentScoped):
-    dockerfile: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
-    root_directory: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    dockerfile: RepositoryPath | None = None
+    root_directory: RepositoryPath | None = None
     build_command: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
     watch_paths: Annotated[list[WatchPath], Field(max_length=10)] | None = None
     auto_deploy: bool | None = None
