@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from api.main import create_app
+from api.server import serve
 from dockyard.settings import load_settings
 
 
 def main() -> None:
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.api_port)
+    serve(create_app(settings), host=settings.bind_host, port=settings.api_port)
 
 
 if __name__ == "__main__":

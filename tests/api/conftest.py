@@ -25,6 +25,7 @@ from unkey.py import Unkey, models
 
 from api.dns import LookupFailed
 from api.main import create_app
+from api.server import GuardedHttpTools
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.settings import Settings
 
@@ -67,12 +68,13 @@ class FakeDns:
 
 @contextmanager
 def serve(settings: Settings, resolver: FakeDns | None = None) -> Iterator[RunningApi]:
-    """The API of `create_app(settings)` under uvicorn, in a thread, until the block ends."""
+    """The API of `create_app(settings)` under uvicorn as `python -m api` serves it, in a
+    thread, until the block ends."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(settings, resolver=resolver or FakeDns())
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", http=GuardedHttpTools))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT
