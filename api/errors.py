@@ -37,6 +37,11 @@ UNAVAILABLE_RESPONSE: dict[int | str, dict[str, Any]] = {
 NOT_JSON = "The request body must be a JSON object sent with `Content-Type: application/json`."
 BODY_REQUIRED = "A JSON request body is required; send `{}` when every field is optional."
 INTERNAL = "dockyard failed to handle this request. The error is logged under this request id."
+BODY_TOO_LARGE = (
+    "The request body is larger than the {limit} bytes this operation accepts; nothing was done."
+)
+# Where api.body_limit keeps the body limit of this request.
+LIMIT_SCOPE_KEY = "dockyard.max_body_bytes"
 
 
 class ApiError(Exception):
@@ -106,10 +111,20 @@ class MethodNotAllowed(ApiError):
     type = "method-not-allowed"
 
 
+class PayloadTooLarge(ApiError):
+    status = 413
+    title = "Payload Too Large"
+    type = "payload-too-large"
+
+
 class ServiceUnavailable(ApiError):
     status = 503
     title = "Service Unavailable"
     type = "service-unavailable"
+
+
+def body_too_large(limit: object) -> str:
+    return BODY_TOO_LARGE.format(limit=limit)
 
 
 def error_response(request: Request, error: ApiError) -> JSONResponse:
@@ -197,7 +212,7 @@ async def _on_validation_error(request: Request, error: Exception) -> JSONRespon
 
 
 async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
-    """Starlette's own errors: unknown operations and wrong methods."""
+    """Starlette's own errors: unknown operations, wrong methods, bodies over the limit."""
     assert isinstance(error, HTTPException)
     if error.status_code == 404:
         mapped: ApiError = NotFound(
@@ -206,6 +221,8 @@ async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
         )
     elif error.status_code == 405:
         mapped = MethodNotAllowed(f"{request.method} is not allowed; every operation is a POST.")
+    elif error.status_code == 413:
+        mapped = PayloadTooLarge(body_too_large(request.scope.get(LIMIT_SCOPE_KEY)))
     else:
         mapped = ApiError(str(error.detail))
         mapped.status = error.status_code

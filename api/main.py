@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import dashboard
+from api.body_limit import BodyLimit
 from api.deps import Services
 from api.dns import Resolver, SystemResolver
 from api.domain_verification import Verifier
@@ -107,6 +108,8 @@ def create_app(settings: Settings, *, resolver: Resolver | None = None) -> FastA
         version="0.1.0",
         lifespan=lifespan,
     )
+    # GitHub's deliveries are bounded by the webhook itself, at GitHub's own limit.
+    app.add_middleware(BodyLimit, exempt=(webhooks.PATH,))
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

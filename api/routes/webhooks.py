@@ -25,7 +25,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateS
 from api.crud import deployments as crud
 from api.crud import push as plans
 from api.deps import Services, ServicesDep
-from api.errors import ApiError, BadRequest, Unauthorized
+from api.errors import BadRequest, PayloadTooLarge, Unauthorized
 from api.github import PullRequest, Push, signature_matches
 from api.routes.deployments import TEMPORAL_ERRORS, launch
 from api.schemas.base import Output
@@ -37,6 +37,7 @@ from dockyard.temporal import ensure_environment_workflow
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])
 
+PATH = "/webhooks/github"
 # GitHub never sends more (it caps deliveries at 25 MB); anything larger is not GitHub.
 MAX_BODY_BYTES = 25 * 1024 * 1024
 MAX_DELIVERY_ID = 128
@@ -54,12 +55,6 @@ NOT_STARTED = "the deployments were not started; redeliver once Temporal is up"
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
 # The environment workflow's update that stops one deployment (EnvironmentWorkflow.stop).
 STOP_UPDATE = "stop_deployment"
-
-
-class PayloadTooLarge(ApiError):
-    status = 413
-    title = "Payload Too Large"
-    type = "payload-too-large"
 
 
 class WebhookOutcome(Output):
@@ -81,7 +76,7 @@ class _Plan:
     archivals: list[plans.Archival] = field(default_factory=list)
 
 
-@router.post("/webhooks/github", response_model_exclude_none=True)
+@router.post(PATH, response_model_exclude_none=True)
 async def github_webhook(
     request: Request,
     services: ServicesDep,
