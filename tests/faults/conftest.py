@@ -1,46 +1,87 @@
 """Fault scenarios: each runs a deployment under steady load, injects one fault, and
 records what was sent, what succeeded, what failed and what was lost. The table of every
-scenario is printed at the end of the run."""
+scenario is printed at the end of the run.
+
+The dockyard under test runs on a Redis server and a PostgreSQL cluster of its own
+(tests.faults.services): the scenarios stop and restart those, not the shared ones.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import docker
 import pytest
+from sqlalchemy import select
 
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.loadgen import Tally, steady_load, table
+from dockyard.models import Deployment
 from dockyard.runtime import DockerRuntime
 from dockyard.sweep import Sweep, sweep
 from tests.e2e.conftest import Dockyard, start_dockyard
+from tests.faults.services import PrivateCluster, PrivateRedis
 
 PROJECT = "faults"
 LIVE = f"{PROJECT}-acme.localhost"
 FINAL = {"ready", "failed", "cancelled", "stopped", "superseded", "skipped"}
 RESULTS: list[tuple[str, Tally]] = []
+# Requests the load keeps in flight: each lane sends its next one only after an answer.
+LANES = 8
 
 
 @dataclass(frozen=True)
 class Outcome:
+    deployment_id: str
     tally: Tally
     status: str
     sweep: Sweep
 
 
 @pytest.fixture(scope="module")
+def fault_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path_factory.mktemp("faults-redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def fault_postgres() -> Iterator[PrivateCluster]:
+    cluster = PrivateCluster()
+    try:
+        cluster.create()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="module")
+def git_host(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the yard clones `owner/name` from: `<git_host>/owner/name.git`."""
+    return tmp_path_factory.mktemp("faults-git-host")
+
+
+@pytest.fixture(scope="module")
 def yard(
     tmp_path_factory: pytest.TempPathFactory,
-    redis_url: str,
-    postgres_url: str,
+    fault_redis: PrivateRedis,
+    fault_postgres: PrivateCluster,
+    git_host: Path,
     demo_images: dict[str, str],
 ) -> Iterator[Dockyard]:
     """A dockyard on PostgreSQL with two replicas per region and a 2 s health delay, so
     every deployment spends a few seconds in `deploying`: the window faults aim at."""
     with start_dockyard(
-        tmp_path_factory.mktemp("faults"), redis_url, database_url=postgres_url
+        tmp_path_factory.mktemp("faults"),
+        fault_redis.url,
+        database_url=fault_postgres.url,
+        git_clone_url=f"file://{git_host}/{{repository}}.git",
     ) as dockyard:
         assert dockyard.cli("projects", "create", PROJECT).returncode == 0
         assert dockyard.cli("apps", "create", "default", "--project", PROJECT).returncode == 0
@@ -68,6 +109,27 @@ def yard(
             assert time.monotonic() < deadline, f"{LIVE} never answered"
             time.sleep(0.2)
         yield dockyard
+        built = built_images(dockyard)
+    client = docker.from_env()
+    for image in built:  # after the yard's containers are gone
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            client.images.remove(image, force=True)
+
+
+def built_images(yard: Dockyard) -> list[str]:
+    """The images the yard built from commits."""
+    engine = make_engine(yard.settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return [
+                image
+                for image in session.scalars(
+                    select(Deployment.image).where(Deployment.source == "git")
+                )
+                if image
+            ]
+    finally:
+        engine.dispose()
 
 
 def status_of(yard: Dockyard, deployment_id: str) -> str | None:
@@ -91,10 +153,28 @@ async def until_status(
     raise AssertionError(f"{deployment_id} never reached {wanted}")
 
 
-def start_deploy(yard: Dockyard, image: str) -> str:
-    result = yard.cli("deploy", image, "--project", PROJECT, "--detach")
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split()[1]
+@dataclass(frozen=True)
+class GitCommit:
+    """A commit of a repository on the yard's git host, to build and deploy."""
+
+    repository: str
+    sha: str
+
+
+def start_deploy(yard: Dockyard, source: str | GitCommit) -> str:
+    """Start deploying an image (through the CLI) or a commit (through the API)."""
+    if isinstance(source, str):
+        result = yard.cli("deploy", source, "--project", PROJECT, "--detach")
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()[1]
+    git = {"repository": source.repository, "commitSha": source.sha, "branch": "main"}
+    started = yard.api(
+        "deployments.createDeployment",
+        {"project": PROJECT, "app": "default", "environment": "production", "git": git},
+    )
+    assert started.status_code == 201, started.text
+    deployment_id: str = started.json()["data"]["deploymentId"]
+    return deployment_id
 
 
 def owned_sweep(yard: Dockyard) -> Sweep:
@@ -105,10 +185,11 @@ def owned_sweep(yard: Dockyard) -> Sweep:
 async def run_scenario(
     yard: Dockyard,
     name: str,
-    image: str,
+    source: str | GitCommit,
     inject: Callable[[str], Awaitable[None]],
 ) -> Outcome:
-    """Deploy `image` under load on the live domain and inject the fault into it."""
+    """Deploy `source` (an image or a commit) under load on the live domain and inject the
+    fault into the deployment."""
     stop = asyncio.Event()
     load = asyncio.create_task(
         steady_load(
@@ -116,17 +197,18 @@ async def run_scenario(
             host=LIVE,
             rate=100,
             stop=stop,
+            concurrency=LANES,
         )
     )
     await asyncio.sleep(0.5)
-    deployment_id = await asyncio.to_thread(start_deploy, yard, image)
+    deployment_id = await asyncio.to_thread(start_deploy, yard, source)
     await inject(deployment_id)
     status = await until_status(yard, deployment_id, FINAL)
     await asyncio.sleep(1)
     stop.set()
     tally = await load
     RESULTS.append((name, tally))
-    return Outcome(tally=tally, status=status, sweep=owned_sweep(yard))
+    return Outcome(deployment_id=deployment_id, tally=tally, status=status, sweep=owned_sweep(yard))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 
 import docker
 import pytest
 import redis
 
-from tests.faults.conftest import Dockyard, run_scenario, until_status
+from tests.e2e.conftest import Dockyard
+from tests.faults.conftest import run_scenario, until_status
+from tests.faults.services import PrivateCluster, PrivateRedis
 
 pytestmark = pytest.mark.faults
-
-PG_RESTART = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -1) main restart"
-REDIS_START = (
-    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' "
-    "--appendonly no --dir /tmp --logfile /tmp/dockyard-faults-redis.log"
-)
 
 
 def assert_unharmed(outcome, *, allowed_failures: int = 0) -> None:
@@ -75,24 +70,26 @@ async def test_api_killed_mid_deployment(yard: Dockyard, demo_images) -> None:
     assert_unharmed(await run_scenario(yard, "API SIGKILL and restart", demo_images["v1"], inject))
 
 
-async def test_postgres_restarted_mid_deployment(yard: Dockyard, demo_images) -> None:
+async def test_postgres_restarted_mid_deployment(
+    yard: Dockyard, demo_images, fault_postgres: PrivateCluster
+) -> None:
     async def inject(deployment_id: str) -> None:
         await until_status(yard, deployment_id, {"deploying"})
-        await asyncio.to_thread(
-            subprocess.run, PG_RESTART, shell=True, check=True, capture_output=True
-        )
+        await asyncio.to_thread(fault_postgres.restart)
 
     assert_unharmed(await run_scenario(yard, "PostgreSQL restarted", demo_images["v2"], inject))
 
 
-async def test_redis_down_for_thirty_seconds(yard: Dockyard, demo_images, redis_url) -> None:
+async def test_redis_down_for_thirty_seconds(
+    yard: Dockyard, demo_images, fault_redis: PrivateRedis
+) -> None:
     async def inject(deployment_id: str) -> None:
-        redis.Redis.from_url(redis_url).shutdown(nosave=True)
+        await asyncio.to_thread(fault_redis.stop)
         await asyncio.sleep(30)
-        await asyncio.to_thread(subprocess.run, REDIS_START, shell=True, check=True)
+        await asyncio.to_thread(fault_redis.start)
 
     assert_unharmed(await run_scenario(yard, "Redis down for 30 s", demo_images["v1"], inject))
-    assert redis.Redis.from_url(redis_url).ping()
+    assert redis.Redis.from_url(fault_redis.url).ping()
 
 
 async def test_app_container_killed_traffic_moves_and_it_is_replaced(
