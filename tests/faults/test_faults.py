@@ -4,17 +4,35 @@ right state, Docker holds exactly what the database says, and the live domain an
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import secrets
 import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import docker
+import httpx
 import pytest
 import redis
 
+from dockyard import build_logs
+from dockyard.db import make_engine, make_sessionmaker
+from dockyard.images import busybox_base
 from tests.e2e.conftest import Dockyard
-from tests.faults.conftest import run_scenario, until_status
+from tests.faults.conftest import (
+    LANES,
+    PROJECT,
+    GitCommit,
+    run_scenario,
+    until_status,
+)
 from tests.faults.services import PrivateCluster, PrivateRedis
+from tests.git_repo import GitRepo
 
 pytestmark = pytest.mark.faults
+REPOSITORY = "acme/faults"
 
 
 def assert_unharmed(outcome, *, allowed_failures: int = 0) -> None:
@@ -104,3 +122,123 @@ async def test_app_container_killed_traffic_moves_and_it_is_replaced(
     outcome = await run_scenario(yard, "app container killed", demo_images["v2"], inject)
     # Requests already on the killed container's connections are the only ones it may cost.
     assert_unharmed(outcome, allowed_failures=5)
+
+
+def slow_build_files(base_image: str, marker: str) -> dict[str, str]:
+    """The demo app's files as a repository whose build prints `marker`, then takes 3 s."""
+    dockerfile = (
+        f"FROM {base_image}\n"
+        f"RUN echo {marker} && sleep 3\n"  # a new step each run: no layer cache
+        "COPY www /www\n"
+        "EXPOSE 8080\n"
+        'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n'
+    )
+    return {
+        "Dockerfile": dockerfile,
+        "www/healthz": "ok\n",
+        "www/version.txt": f"built {marker}\n",
+    }
+
+
+def build_log(yard: Dockyard, deployment_id: str) -> list[str]:
+    engine = make_engine(yard.settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            lines = build_logs.lines_after(session, deployment_id=deployment_id, limit=10_000)
+            return [line.message for line in lines]
+    finally:
+        engine.dispose()
+
+
+async def test_worker_killed_while_building(
+    yard: Dockyard, git_host: Path, docker_client: docker.DockerClient
+) -> None:
+    repo = GitRepo(git_host / "work-root", bare=git_host / f"{REPOSITORY}.git")
+    marker = f"compiling-{secrets.token_hex(4)}"
+    sha = repo.commit("a slow build", slow_build_files(busybox_base(docker_client), marker))
+    repo.push("main")
+
+    async def inject(deployment_id: str) -> None:
+        deadline = time.monotonic() + 60
+        while marker not in await asyncio.to_thread(build_log, yard, deployment_id):
+            assert time.monotonic() < deadline, "the build never reached its slow step"
+            await asyncio.sleep(0.1)
+        yard.running.stack.kill("worker")
+        await asyncio.sleep(1)
+        yard.running.stack.restart("worker")
+
+    commit = GitCommit(REPOSITORY, sha)
+    outcome = await run_scenario(yard, "worker SIGKILL while building", commit, inject)
+    assert_unharmed(outcome)
+    assert outcome.tally.bodies[f"built {marker}"] > 0  # the new build went live
+    messages = build_log(yard, outcome.deployment_id)
+    assert any(message.startswith("--- the previous build attempt stopped") for message in messages)
+    assert messages.count(marker) == 2  # the second attempt built from the start
+
+
+@dataclass(frozen=True)
+class ReplicaProcess:
+    pid: int
+    slot: int
+    port: int
+
+
+def replica_processes(environment_id: str) -> list[ReplicaProcess]:
+    """The running `python -m sentinel.replica --environment <id>` processes."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().decode().split("\0")
+        except OSError:
+            continue  # it exited meanwhile
+        if "sentinel.replica" not in args or environment_id not in args:
+            continue
+
+        def option(name: str, args: list[str] = args) -> int:
+            return int(args[args.index(name) + 1])
+
+        found.append(ReplicaProcess(int(cmdline.parent.name), option("--slot"), option("--port")))
+    return sorted(found, key=lambda replica: replica.slot)
+
+
+def live_environment_id(yard: Dockyard) -> str:
+    answer = yard.api("environments.getEnvironment", {"project": PROJECT, "app": "default",
+                                                      "environment": "production"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    environment_id: str = answer.json()["data"]["id"]
+    return environment_id
+
+
+async def replaced(environment_id: str, killed: ReplicaProcess, within: float = 30) -> int:
+    """The pid of the killed replica's successor, once it answers its /healthz."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=1) as client:
+        while time.monotonic() < deadline:
+            for replica in replica_processes(environment_id):
+                if replica.slot == killed.slot and replica.pid != killed.pid:
+                    with contextlib.suppress(httpx.HTTPError):
+                        answer = await client.get(f"http://127.0.0.1:{replica.port}/healthz")
+                        if answer.status_code == 200:
+                            return replica.pid
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"replica slot {killed.slot} did not come back within {within:.0f}s")
+
+
+async def test_sentinel_replica_killed_others_serve_and_it_comes_back(
+    yard: Dockyard, demo_images
+) -> None:
+    environment_id = await asyncio.to_thread(live_environment_id, yard)
+    killed: list[ReplicaProcess] = []
+
+    async def inject(deployment_id: str) -> None:
+        await until_status(yard, deployment_id, {"deploying"})
+        victim = replica_processes(environment_id)[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        killed.append(victim)
+
+    outcome = await run_scenario(yard, "Sentinel replica SIGKILL", demo_images["v2"], inject)
+    # The edge retries a request that never reached the killed replica on another one:
+    # only requests the replica was serving at that instant may fail, at most one per lane.
+    assert_unharmed(outcome, allowed_failures=LANES)
+    [victim] = killed
+    assert await replaced(environment_id, victim) != victim.pid
