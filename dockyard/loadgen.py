@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -43,9 +44,13 @@ async def steady_load(
     stop: asyncio.Event,
     concurrency: int = 8,
     request_timeout: float = 10.0,
+    headers: Mapping[str, str] | None = None,
 ) -> Tally:
-    """Send `rate` requests per second until `stop` is set; count every outcome."""
+    """Send `rate` requests per second until `stop` is set; count every outcome.
+
+    `headers` go with every request besides Host (an API key, say)."""
     tally = Tally()
+    sent_headers = {**(headers or {}), "Host": host}
     interval = concurrency / rate
     client_timeout = aiohttp.ClientTimeout(total=request_timeout)
     async with aiohttp.ClientSession(timeout=client_timeout) as session:
@@ -53,7 +58,7 @@ async def steady_load(
         async def one_lane() -> None:
             next_at = time.monotonic()
             while not stop.is_set():
-                await _request(session, url, host, tally)
+                await _request(session, url, sent_headers, tally)
                 next_at += interval
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
@@ -61,11 +66,13 @@ async def steady_load(
     return tally
 
 
-async def _request(session: aiohttp.ClientSession, url: str, host: str, tally: Tally) -> None:
+async def _request(
+    session: aiohttp.ClientSession, url: str, headers: Mapping[str, str], tally: Tally
+) -> None:
     tally.sent += 1
     started = time.monotonic()
     try:
-        async with session.get(url, headers={"Host": host}) as response:
+        async with session.get(url, headers=headers) as response:
             body = (await response.text()).strip()
     except (aiohttp.ClientError, TimeoutError) as error:
         tally.errors[type(error).__name__] += 1
