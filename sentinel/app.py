@@ -29,6 +29,7 @@ from sentinel import problems
 from sentinel.balancer import Balancer
 from sentinel.headers import adopt_forwarded
 from sentinel.options import EdgeOptions
+from sentinel.paths import resolve_in_scope
 from sentinel.policies import PolicyChain, prepare
 from sentinel.proxy import Proxy
 from sentinel.route_events import follow_route_changes
@@ -48,6 +49,18 @@ def _host_header(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
         if name == b"host":
             return bytes(value)
+    return None
+
+
+def _malformed(scope: Scope) -> Response | None:
+    """A request the edge answers itself, before routing: one with two Hosts (which one
+    is meant? RFC 9112 section 3.2 says 400), or a path whose `..` climbs above the root.
+    Any other path leaves with its dot segments resolved, so the policies match the path
+    the app will serve."""
+    if sum(1 for name, _ in scope["headers"] if name == b"host") > 1:
+        return problems.Problem(400, "duplicate_host", problems.DUPLICATE_HOST)
+    if not resolve_in_scope(scope):
+        return problems.Problem(400, "invalid_path", problems.PATH_ABOVE_ROOT)
     return None
 
 
@@ -130,6 +143,10 @@ class Edge:
         return route
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        malformed = _malformed(scope)
+        if malformed is not None:
+            await malformed(scope, receive, send)
+            return
         host_header = _host_header(scope)
         host = normalize_host(host_header.decode("latin-1")) if host_header else ""
         if not host or is_ip_literal(host):
@@ -166,6 +183,10 @@ class Edge:
         return None
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        malformed = _malformed(scope)
+        if malformed is not None:
+            await deny(scope, send, malformed)
+            return
         host_header = _host_header(scope)
         host = normalize_host(host_header.decode("latin-1")) if host_header else ""
         if self._trust_forwarded:

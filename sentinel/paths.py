@@ -9,6 +9,10 @@ root has no meaning and is refused (None).
 
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
+from starlette.types import Scope
+
 _ENCODED_DOT = (b"%2e", b"%2E")
 
 
@@ -37,3 +41,23 @@ def resolve_dot_segments(raw_path: bytes) -> bytes | None:
             continue
         kept.append(segment)
     return b"/" + b"/".join(kept)
+
+
+def resolve_in_scope(scope: Scope) -> bool:
+    """Resolve the dot segments of the request's path in place (`raw_path` and `path`);
+    False, leaving the scope alone, when the path climbs above the root."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:
+        path: str = scope["path"]
+        resolved = resolve_dot_segments(path.encode("utf-8"))
+        if resolved is None:
+            return False
+        scope["path"] = resolved.decode("utf-8")
+        return True
+    resolved = resolve_dot_segments(raw)
+    if resolved is None:
+        return False
+    if resolved is not raw:
+        scope["raw_path"] = resolved
+        scope["path"] = unquote_to_bytes(resolved).decode("utf-8", "replace")
+    return True

@@ -26,6 +26,8 @@ UPSTREAM_TIMEOUT = (
 NO_SENTINEL = "no Sentinel replica of environment {environment} is healthy for {host} right now"
 BODY_TOO_LARGE = "the request body is larger than the gateway accepts ({limit} bytes)"
 ROUTES_NOT_LOADED = "the edge has not loaded its routes from the database yet"
+DUPLICATE_HOST = "the request has more than one Host header: send exactly one"
+PATH_ABOVE_ROOT = "the request path climbs above the root with '..'"
 
 
 class Problem(Response):

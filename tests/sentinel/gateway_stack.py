@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import yarl
 from sqlalchemy.orm import Session, sessionmaker
 from unkey.py import Unkey
 
@@ -142,9 +143,9 @@ class GatewayStack:
     ) -> tuple[int, dict[str, str], bytes]:
         headers = {"Host": host, **kwargs.pop("headers", {})}
         method = kwargs.pop("method", "GET")
-        async with self.client.request(
-            method, (base or self.url) + path, headers=headers, **kwargs
-        ) as response:
+        # encoded: the path goes out exactly as written, dot segments included.
+        url = yarl.URL((base or self.url) + path, encoded=True)
+        async with self.client.request(method, url, headers=headers, **kwargs) as response:
             return response.status, dict(response.headers), await response.read()
 
     async def until(

@@ -71,6 +71,8 @@ async def test_firewall_with_match_expressions(
     stack.deploy(host, app.address, policies=policies_named(policy, header_rule))
     await stack.until(host, 200)
     assert (await stack.get(host, "/INTERNAL/users", method="POST"))[0] == 403
+    # The path the app would serve is the one matched: dot segments do not slip past.
+    assert (await stack.get(host, "/public/%2e%2e/internal/users", method="POST"))[0] == 403
     assert (await stack.get(host, "/internal/users"))[0] == 200  # GET: not matched
     assert (await stack.get(host, "/public", method="POST"))[0] == 200
     status, headers, body = await stack.get(host, headers={"X-Debug": "1"})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentinel.paths import resolve_dot_segments
+from sentinel.paths import resolve_dot_segments, resolve_in_scope
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,15 @@ def test_dot_segments_are_resolved_and_the_rest_kept_as_sent(raw: bytes, resolve
 )
 def test_a_path_that_climbs_above_the_root_is_refused(raw: bytes) -> None:
     assert resolve_dot_segments(raw) is None
+
+
+def test_the_scope_gets_the_resolved_path_both_raw_and_decoded() -> None:
+    scope = {"path": "/files/../caf\u00e9 menu", "raw_path": b"/files/../caf%C3%A9%20menu"}
+    assert resolve_in_scope(scope)
+    assert scope == {"path": "/caf\u00e9 menu", "raw_path": b"/caf%C3%A9%20menu"}
+
+
+def test_a_scope_whose_path_climbs_above_the_root_is_left_alone() -> None:
+    scope = {"path": "/../etc/passwd", "raw_path": b"/%2e%2e/etc/passwd"}
+    assert not resolve_in_scope(scope)
+    assert scope["raw_path"] == b"/%2e%2e/etc/passwd"
