@@ -26,6 +26,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from sentinel import limits, problems
+from sentinel.headers import PRINCIPAL
 from sentinel.jwt_rule import JwtRule
 from sentinel.key_cache import KeyCache
 from sentinel.keyauth import Keyauth, SpendCredits
@@ -38,7 +39,6 @@ from sentinel.rules import Exchange, Firewall, IpRules, Ratelimit, Rule
 
 log = logging.getLogger(__name__)
 
-PRINCIPAL_HEADER = b"x-dockyard-principal"
 NOT_LOADED = "the gateway policies of deployment {deployment} are not loaded yet"
 BROKEN = "the gateway policies of deployment {deployment} could not be loaded: {reason}"
 
@@ -130,8 +130,8 @@ class Gateway(PolicyChain):
 
     async def evaluate(self, connection: HTTPConnection, route: Route) -> Response | None:
         scope = connection.scope
-        if any(name == PRINCIPAL_HEADER for name, _ in scope["headers"]):
-            scope["headers"] = [h for h in scope["headers"] if h[0] != PRINCIPAL_HEADER]
+        if any(name == PRINCIPAL for name, _ in scope["headers"]):
+            scope["headers"] = [h for h in scope["headers"] if h[0] != PRINCIPAL]
         compiled = self._deployments.get(route.deployment_id)
         if compiled is None:
             detail = NOT_LOADED.format(deployment=route.deployment_id)
@@ -153,7 +153,7 @@ class Gateway(PolicyChain):
                 return rejection
         if exchange.principal is not None:
             value = exchange.principal_json or _encode(exchange.principal)
-            scope["headers"] = [*scope["headers"], (PRINCIPAL_HEADER, value)]
+            scope["headers"] = [*scope["headers"], (PRINCIPAL, value)]
         tightest = exchange.tightest()
         if tightest is not None:
             add_response_headers(connection, limits.headers(tightest))

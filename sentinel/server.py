@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # a busy loop it waits for the interpreter's switch interval (5 ms by default), which
 # showed up whole in the p99 under load. A shorter interval bounds that wait.
 GIL_SWITCH_SECONDS = 0.0005
+HEADER_READ_TIMEOUT_MS = 30_000
 
 
 def create_edge(
@@ -129,6 +130,7 @@ def create_front_edge(
 def granian_server(edge: Edge, *, host: str, port: int) -> Any:
     """A granian server for the edge, to `await server.serve()` and end with stop()."""
     from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
     from granian.server.embed import Server
 
@@ -138,6 +140,9 @@ def granian_server(edge: Edge, *, host: str, port: int) -> Any:
         port=port,
         interface=Interfaces.ASGI,
         http=HTTPModes.http1,
+        # A client gets this long to send its request head, then the connection is
+        # closed: a slowloris client ties up one socket for 30 s at most.
+        http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
         websockets=True,
         backlog=1024,
         log_access=False,
