@@ -143,6 +143,17 @@ def prepare_database(path: Path, upstream_port: int) -> str:
     return url
 
 
+def edge_environment(database_url: str, workdir: Path, edge_port: int) -> dict[str, str]:
+    """What `python -m sentinel` needs to serve the bench database on `edge_port`."""
+    return os.environ | {
+        "DOCKYARD_DATABASE_URL": database_url,
+        "DOCKYARD_HOME": str(workdir),
+        "DOCKYARD_EDGE_PORT": str(edge_port),
+        "DOCKYARD_BIND_HOST": "127.0.0.1",
+        "DOCKYARD_REGIONS": "local",
+    }
+
+
 class running:
     """A child process for the length of a `with` block."""
 
@@ -207,13 +218,7 @@ def main() -> None:
         upstream_port, edge_port, proxy_port = free_port(), free_port(), free_port()
         upstream = start_upstream(stack, workdir, upstream_port, proxy_port)
         database_url = prepare_database(workdir / "dockyard.db", upstream_port)
-        env = os.environ | {
-            "DOCKYARD_DATABASE_URL": database_url,
-            "DOCKYARD_HOME": str(workdir),
-            "DOCKYARD_EDGE_PORT": str(edge_port),
-            "DOCKYARD_BIND_HOST": "127.0.0.1",
-            "DOCKYARD_REGIONS": "local",
-        }
+        env = edge_environment(database_url, workdir, edge_port)
         edge_log = workdir / "edge.log"
         stack.enter_context(running([sys.executable, "-m", "sentinel"], env=env, log=edge_log))
         try:

@@ -38,7 +38,14 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from bench.edge import HOST, free_port, prepare_database, running, start_upstream
+from bench.edge import (
+    HOST,
+    edge_environment,
+    free_port,
+    prepare_database,
+    running,
+    start_upstream,
+)
 from bench.sentinel import REDIS_URL, add_gateway
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.loadgen import steady_load
@@ -133,14 +140,8 @@ class SoakStack:
             session.execute(update(Environment).values(kind="production"))  # 3 replicas
         engine.dispose()
         _, self.key, _ = add_gateway(database_url, keys=0)
-        env = os.environ | {
-            "DOCKYARD_DATABASE_URL": database_url,
-            "DOCKYARD_HOME": str(workdir),
-            "DOCKYARD_EDGE_PORT": str(edge_port),
-            "DOCKYARD_BIND_HOST": "127.0.0.1",
-            "DOCKYARD_REGIONS": "local",
-            "DOCKYARD_REDIS_URL": redis_url,
-        }
+        env = edge_environment(database_url, workdir, edge_port)
+        env["DOCKYARD_REDIS_URL"] = redis_url
         self.log = workdir / "edge.log"
         command = [sys.executable, "-m", "sentinel"]
         self.edge = stack.enter_context(running(command, env=env, log=self.log))
