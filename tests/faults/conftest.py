@@ -3,7 +3,9 @@ records what was sent, what succeeded, what failed and what was lost. The table 
 scenario is printed at the end of the run.
 
 The dockyard under test runs on a Redis server and a PostgreSQL cluster of its own
-(tests.faults.services): the scenarios stop and restart those, not the shared ones.
+(tests.faults.services): the scenarios stop and restart those, not the shared ones. Its
+live domain is behind Sentinel policies (key auth and a rate limit), so every request of
+the load is verified and counted on its way through, faults or not.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import docker
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -33,6 +36,22 @@ FINAL = {"ready", "failed", "cancelled", "stopped", "superseded", "skipped"}
 RESULTS: list[tuple[str, Tally]] = []
 # Requests the load keeps in flight: each lane sends its next one only after an answer.
 LANES = 8
+
+
+@dataclass(frozen=True)
+class GatedYard(Dockyard):
+    """The fault dockyard, and the API key its live domain's key auth policy accepts."""
+
+    api_key: str = ""
+
+    def live(self, path: str = "/version.txt", *, key: str | None = None) -> httpx.Response:
+        """A request to the live domain through the edge, with the API key unless told."""
+        key = self.api_key if key is None else key
+        return httpx.get(
+            f"http://127.0.0.1:{self.settings.edge_port}{path}",
+            headers={"Host": LIVE, **({"Authorization": f"Bearer {key}"} if key else {})},
+            timeout=30,
+        )
 
 
 @dataclass(frozen=True)
@@ -74,7 +93,7 @@ def yard(
     fault_postgres: PrivateCluster,
     git_host: Path,
     demo_images: dict[str, str],
-) -> Iterator[Dockyard]:
+) -> Iterator[GatedYard]:
     """A dockyard on PostgreSQL with two replicas per region and a 2 s health delay, so
     every deployment spends a few seconds in `deploying`: the window faults aim at."""
     with start_dockyard(
@@ -101,19 +120,53 @@ def yard(
             },
         )
         assert settings.status_code == 200, settings.text
+        gated = GatedYard(
+            **{spec.name: getattr(dockyard, spec.name) for spec in fields(dockyard)},
+            api_key=protect_live(dockyard),
+        )
         first = dockyard.cli("deploy", demo_images["v1"], "--project", PROJECT)
         assert first.returncode == 0, first.stderr
         # Plain polling: a sync fixture must not assume it may run an event loop of its own.
         deadline = time.monotonic() + 60
-        while dockyard.through_edge(LIVE, "/version.txt").status_code != 200:
+        while gated.live().status_code != 200:
             assert time.monotonic() < deadline, f"{LIVE} never answered"
             time.sleep(0.2)
-        yield dockyard
+        assert gated.live(key="").status_code == 401
+        yield gated
         built = built_images(dockyard)
     client = docker.from_env()
     for image in built:  # after the yard's containers are gone
         with contextlib.suppress(docker.errors.ImageNotFound):
             client.images.remove(image, force=True)
+
+
+def protect_live(yard: Dockyard) -> str:
+    """Key auth and a per-IP rate limit (never reached by the load) in front of the live
+    environment; returns the API key the load sends."""
+
+    def call(operation: str, body: dict[str, object]) -> dict[str, object]:
+        answer = yard.api(operation, body)
+        assert answer.status_code == 200, answer.text
+        data: dict[str, object] = answer.json()["data"]
+        return data
+
+    keyspace = call("apis.createApi", {"name": "faults"})["apiId"]
+    key = str(call("keys.createKey", {"apiId": keyspace, "name": "load"})["key"])
+    yard.secrets.add(key)
+    limit = {"limit": 1_000_000, "windowMs": 60_000, "identifiers": [{"remoteIp": {}}]}
+    call(
+        "gateway.setPolicies",
+        {
+            "project": PROJECT,
+            "app": "default",
+            "environment": "production",
+            "policies": [
+                {"name": "api key", "enabled": True, "keyauth": {"keyspaces": [keyspace]}},
+                {"name": "per ip", "enabled": True, "ratelimit": limit},
+            ],
+        },
+    )
+    return key
 
 
 def built_images(yard: Dockyard) -> list[str]:
@@ -183,7 +236,7 @@ def owned_sweep(yard: Dockyard) -> Sweep:
 
 
 async def run_scenario(
-    yard: Dockyard,
+    yard: GatedYard,
     name: str,
     source: str | GitCommit,
     inject: Callable[[str], Awaitable[None]],
@@ -198,6 +251,7 @@ async def run_scenario(
             rate=100,
             stop=stop,
             concurrency=LANES,
+            headers={"Authorization": f"Bearer {yard.api_key}"},
         )
     )
     await asyncio.sleep(0.5)

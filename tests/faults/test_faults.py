@@ -20,10 +20,10 @@ import redis
 from dockyard import build_logs
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.images import busybox_base
-from tests.e2e.conftest import Dockyard
 from tests.faults.conftest import (
     LANES,
     PROJECT,
+    GatedYard,
     GitCommit,
     run_scenario,
     until_status,
@@ -42,7 +42,7 @@ def assert_unharmed(outcome, *, allowed_failures: int = 0) -> None:
     assert outcome.tally.failed <= allowed_failures, (outcome.tally.statuses, outcome.tally.errors)
 
 
-async def test_worker_killed_while_deploying(yard: Dockyard, demo_images) -> None:
+async def test_worker_killed_while_deploying(yard: GatedYard, demo_images) -> None:
     async def inject(deployment_id: str) -> None:
         await until_status(yard, deployment_id, {"deploying"})
         yard.running.stack.kill("worker")
@@ -54,7 +54,7 @@ async def test_worker_killed_while_deploying(yard: Dockyard, demo_images) -> Non
     )
 
 
-async def test_worker_killed_while_assigning_domains(yard: Dockyard, demo_images) -> None:
+async def test_worker_killed_while_assigning_domains(yard: GatedYard, demo_images) -> None:
     async def inject(deployment_id: str) -> None:
         await until_status(yard, deployment_id, {"network", "finalizing", "ready"})
         yard.running.stack.kill("worker")
@@ -66,7 +66,7 @@ async def test_worker_killed_while_assigning_domains(yard: Dockyard, demo_images
     )
 
 
-async def test_temporal_restarted_mid_deployment(yard: Dockyard, demo_images) -> None:
+async def test_temporal_restarted_mid_deployment(yard: GatedYard, demo_images) -> None:
     async def inject(deployment_id: str) -> None:
         await until_status(yard, deployment_id, {"deploying"})
         yard.running.stack.kill("temporal", signal.SIGTERM)
@@ -78,7 +78,7 @@ async def test_temporal_restarted_mid_deployment(yard: Dockyard, demo_images) ->
     )
 
 
-async def test_api_killed_mid_deployment(yard: Dockyard, demo_images) -> None:
+async def test_api_killed_mid_deployment(yard: GatedYard, demo_images) -> None:
     async def inject(deployment_id: str) -> None:
         await until_status(yard, deployment_id, {"deploying"})
         yard.running.stack.kill("api")
@@ -89,7 +89,7 @@ async def test_api_killed_mid_deployment(yard: Dockyard, demo_images) -> None:
 
 
 async def test_postgres_restarted_mid_deployment(
-    yard: Dockyard, demo_images, fault_postgres: PrivateCluster
+    yard: GatedYard, demo_images, fault_postgres: PrivateCluster
 ) -> None:
     async def inject(deployment_id: str) -> None:
         await until_status(yard, deployment_id, {"deploying"})
@@ -99,19 +99,43 @@ async def test_postgres_restarted_mid_deployment(
 
 
 async def test_redis_down_for_thirty_seconds(
-    yard: Dockyard, demo_images, fault_redis: PrivateRedis
+    yard: GatedYard, demo_images, fault_redis: PrivateRedis
 ) -> None:
+    environment_id = await asyncio.to_thread(live_environment_id, yard)
+    during: dict[str, object] = {}
+
     async def inject(deployment_id: str) -> None:
         await asyncio.to_thread(fault_redis.stop)
-        await asyncio.sleep(30)
+        await asyncio.sleep(5)
+        during["counting"] = await replica_counting(environment_id)
+        during["no key"] = (await asyncio.to_thread(yard.live, key="")).status_code
+        during["wrong key"] = (await asyncio.to_thread(yard.live, key="dy_nope")).status_code
+        await asyncio.sleep(25)
         await asyncio.to_thread(fault_redis.start)
 
-    assert_unharmed(await run_scenario(yard, "Redis down for 30 s", demo_images["v1"], inject))
+    outcome = await run_scenario(yard, "Redis down for 30 s", demo_images["v1"], inject)
+    assert_unharmed(outcome)
+    # Without Redis, keys stay enforced and each replica counts rate limits on its own.
+    assert during == {"counting": {"per-replica"}, "no key": 401, "wrong key": 401}
     assert redis.Redis.from_url(fault_redis.url).ping()
+    deadline = time.monotonic() + 15
+    while await replica_counting(environment_id) != {"shared"}:
+        assert time.monotonic() < deadline, "rate limits never went back to Redis"
+        await asyncio.sleep(0.2)
+
+
+async def replica_counting(environment_id: str) -> set[str]:
+    """How the live environment's replicas count rate limits: `shared` or `per-replica`."""
+    async with httpx.AsyncClient(timeout=2) as client:
+        answers = [
+            await client.get(f"http://127.0.0.1:{replica.port}/healthz")
+            for replica in replica_processes(environment_id)
+        ]
+    return {str(answer.json()["ratelimits"]) for answer in answers}
 
 
 async def test_app_container_killed_traffic_moves_and_it_is_replaced(
-    yard: Dockyard, demo_images, docker_client: docker.DockerClient
+    yard: GatedYard, demo_images, docker_client: docker.DockerClient
 ) -> None:
     async def inject(deployment_id: str) -> None:
         await until_status(yard, deployment_id, {"ready"})
@@ -140,7 +164,7 @@ def slow_build_files(base_image: str, marker: str) -> dict[str, str]:
     }
 
 
-def build_log(yard: Dockyard, deployment_id: str) -> list[str]:
+def build_log(yard: GatedYard, deployment_id: str) -> list[str]:
     engine = make_engine(yard.settings.database_url)
     try:
         with make_sessionmaker(engine)() as session:
@@ -151,7 +175,7 @@ def build_log(yard: Dockyard, deployment_id: str) -> list[str]:
 
 
 async def test_worker_killed_while_building(
-    yard: Dockyard, git_host: Path, docker_client: docker.DockerClient
+    yard: GatedYard, git_host: Path, docker_client: docker.DockerClient
 ) -> None:
     repo = GitRepo(git_host / "work-root", bare=git_host / f"{REPOSITORY}.git")
     marker = f"compiling-{secrets.token_hex(4)}"
@@ -201,7 +225,7 @@ def replica_processes(environment_id: str) -> list[ReplicaProcess]:
     return sorted(found, key=lambda replica: replica.slot)
 
 
-def live_environment_id(yard: Dockyard) -> str:
+def live_environment_id(yard: GatedYard) -> str:
     answer = yard.api("environments.getEnvironment", {"project": PROJECT, "app": "default",
                                                       "environment": "production"})  # fmt: skip
     assert answer.status_code == 200, answer.text
@@ -225,7 +249,7 @@ async def replaced(environment_id: str, killed: ReplicaProcess, within: float = 
 
 
 async def test_sentinel_replica_killed_others_serve_and_it_comes_back(
-    yard: Dockyard, demo_images
+    yard: GatedYard, demo_images
 ) -> None:
     environment_id = await asyncio.to_thread(live_environment_id, yard)
     killed: list[ReplicaProcess] = []
