@@ -38,6 +38,8 @@ class Identity(Timestamps, Base):
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
     external_id: Mapped[str] = mapped_column(String(255))
     meta: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # [{"id", "name", "limit", "duration", "autoApply"}]: counted once for all its keys.
+    ratelimits: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class Key(Timestamps, Base):

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from dockyard.keyspaces import Identity, Key, KeyPermission, KeyRole, Permission, Role
 from dockyard.keyspaces import RolePermission as RP
 from dockyard.permission_query import Query
+from dockyard.ratelimit import counter_key
 
 NOT_FOUND = "NOT_FOUND"
 DISABLED = "DISABLED"
@@ -64,6 +65,8 @@ class KeyRecord:
     identity_id: str | None = None
     external_id: str | None = None
     identity_meta: dict[str, Any] | None = field(default=None)
+    # The identity's limits, counted per identity: every key of it spends the same counter.
+    identity_ratelimits: tuple[dict[str, Any], ...] = ()
     # principal() as compact JSON, encoded once per loaded key rather than per request.
     principal_json: bytes = field(init=False, default=b"", repr=False, compare=False)
 
@@ -136,6 +139,7 @@ def load_key(session: Session, key_hash: str) -> KeyRecord | None:
         identity_id=identity.id if identity else None,
         external_id=identity.external_id if identity else None,
         identity_meta=identity.meta if identity else None,
+        identity_ratelimits=tuple(identity.ratelimits or ()) if identity else (),
     )
 
 
@@ -163,7 +167,8 @@ def precheck(
 
 @dataclass(frozen=True, slots=True)
 class LimitCheck:
-    """One rate limit to take for a key: its own, or an inline one a caller names."""
+    """One rate limit to take for a key: its own, its identity's, or an inline one a caller
+    names. `counter` is the Redis counter it spends: the key's, or the identity's."""
 
     id: str
     name: str
@@ -171,31 +176,42 @@ class LimitCheck:
     duration: int
     cost: int
     auto_apply: bool
+    counter: str
 
 
 def limit_checks(record: KeyRecord, requested: Sequence[dict[str, Any]]) -> list[LimitCheck]:
-    """The key's auto-applied limits plus those requested by name (or defined inline).
+    """The auto-applied limits of the key and its identity, plus those requested by name
+    (or defined inline).
 
-    `requested` items: {"name", "cost"?, "limit"?, "duration"?}. A requested name the key
-    does not have and that brings no inline limit and duration is skipped.
+    A key's limit takes precedence over its identity's limit of the same name, as in
+    Unkey. `requested` items: {"name", "cost"?, "limit"?, "duration"?}. A requested name
+    neither has and that brings no inline limit and duration is skipped.
     """
-    own = {str(limit["name"]): limit for limit in record.ratelimits}
-    checks: dict[str, LimitCheck] = {}
+    own: dict[str, tuple[dict[str, Any], str]] = {}
+    if record.identity_id is not None:
+        for limit in record.identity_ratelimits:
+            name = str(limit["name"])
+            own[name] = (limit, counter_key("identity", record.identity_id, name))
     for limit in record.ratelimits:
+        name = str(limit["name"])
+        own[name] = (limit, counter_key("key", record.id, name))
+    checks: dict[str, LimitCheck] = {}
+    for name, (limit, counter) in own.items():
         if limit.get("autoApply"):
-            checks[limit["name"]] = _check(limit, cost=1)
+            checks[name] = _check(limit, cost=1, counter=counter)
     for ask in requested:
         name = str(ask["name"])
         cost = int(ask["cost"]) if ask.get("cost") is not None else 1
         if ask.get("limit") is not None and ask.get("duration") is not None:
             inline = {"id": f"inline:{name}", "name": name, **ask, "autoApply": False}
-            checks[name] = _check(inline, cost=cost)
+            checks[name] = _check(inline, cost=cost, counter=counter_key("key", record.id, name))
         elif name in own:
-            checks[name] = _check(own[name], cost=cost)
+            limit, counter = own[name]
+            checks[name] = _check(limit, cost=cost, counter=counter)
     return list(checks.values())
 
 
-def _check(limit: dict[str, Any], *, cost: int) -> LimitCheck:
+def _check(limit: dict[str, Any], *, cost: int, counter: str) -> LimitCheck:
     return LimitCheck(
         id=str(limit.get("id", limit["name"])),
         name=str(limit["name"]),
@@ -203,6 +219,7 @@ def _check(limit: dict[str, Any], *, cost: int) -> LimitCheck:
         duration=int(limit["duration"]),
         cost=cost,
         auto_apply=bool(limit.get("autoApply", False)),
+        counter=counter,
     )
 
 

@@ -19,7 +19,7 @@ from api.schemas.verification import RatelimitResult, Verification, VerifyKey
 from dockyard import verification as checks
 from dockyard.keys import hash_key
 from dockyard.permission_query import QueryError, parse
-from dockyard.ratelimit import RateLimiter, counter_key
+from dockyard.ratelimit import RateLimiter
 
 router = resource_router("keys")
 
@@ -90,9 +90,7 @@ def _take_limits(
 ) -> list[RatelimitResult]:
     results = []
     for check in checks.limit_checks(record, requested):
-        decision = limiter.take(
-            counter_key("key", record.id, check.name), check.limit, check.duration, check.cost
-        )
+        decision = limiter.take(check.counter, check.limit, check.duration, check.cost)
         results.append(
             RatelimitResult(
                 exceeded=not decision.passed,
