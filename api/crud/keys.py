@@ -188,17 +188,22 @@ def key_out(session: Session, key: Key) -> KeyOut:
             if identity
             else None
         ),
-        ratelimits=[
-            RatelimitOut(
-                id=str(limit["id"]),
-                name=str(limit["name"]),
-                limit=int(limit["limit"]),
-                duration=int(limit["duration"]),
-                auto_apply=bool(limit.get("autoApply", False)),
-            )
-            for limit in key.ratelimits or []
-        ],
+        ratelimits=ratelimits_out(key.ratelimits),
     )
+
+
+def ratelimits_out(limits: list[Any] | None) -> list[RatelimitOut]:
+    """Stored limits (stored_ratelimits) of a key or an identity, as Unkey answers them."""
+    return [
+        RatelimitOut(
+            id=str(limit["id"]),
+            name=str(limit["name"]),
+            limit=int(limit["limit"]),
+            duration=int(limit["duration"]),
+            auto_apply=bool(limit.get("autoApply", False)),
+        )
+        for limit in limits or []
+    ]
 
 
 def list_keys(
