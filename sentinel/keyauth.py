@@ -18,7 +18,6 @@ from starlette.responses import Response
 
 from dockyard import verification as checks
 from dockyard.permission_query import Query, parse
-from dockyard.ratelimit import counter_key
 from sentinel import problems
 from sentinel.key_cache import KeyCache, KeysUnavailable
 from sentinel.limits import Limiter, limited
@@ -98,7 +97,7 @@ class Keyauth:
             return problems.Problem(status, code.lower() if code else "not_found", detail)
         for check in checks.limit_checks(record, self._ratelimits):
             decision = await self._limiter.take(
-                counter_key("key", record.id, check.name), check.limit, check.duration, check.cost
+                check.counter, check.limit, check.duration, check.cost
             )
             exchange.decisions.append(decision)
             if not decision.passed:

@@ -132,6 +132,26 @@ async def test_a_keys_own_rate_limit_is_shared_by_the_replicas(
     assert json.loads(body)["code"] == "rate_limited"
 
 
+async def test_an_identitys_rate_limit_is_shared_by_all_its_keys(
+    stack: GatewayStack, upstreams: StartUpstream
+) -> None:
+    app = await upstreams("app")
+    tenant = f"tenant-{time.time_ns()}"
+    limit = {"name": "tenant", "limit": 3, "duration": 60_000, "autoApply": True}
+    stack.unkey.identities.create_identity(external_id=tenant, ratelimits=[limit])
+    api_id, _, first = keyspace_with_key(stack.unkey, external_id=tenant)
+    second = stack.unkey.keys.create_key(api_id=api_id, external_id=tenant).data.key
+    host = "tenantlimit-acme.localhost"
+    stack.deploy(host, app.address, policies=keyauth(api_id))
+    replicas = stack.replica_urls()
+    await stack.until(host, 200, base=replicas[0], headers=bearer(first))
+    statuses = [
+        (await stack.get(host, base=replicas[i % 3], headers=bearer(key)))[0]
+        for i, key in enumerate([second, first, second])
+    ]
+    assert statuses == [200, 200, 429]  # the 4th request of the tenant, whichever key
+
+
 async def test_keys_of_other_keyspaces_are_not_valid_here(
     stack: GatewayStack, upstreams: StartUpstream
 ) -> None:
