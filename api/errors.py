@@ -127,6 +127,11 @@ def body_too_large(limit: object) -> str:
     return BODY_TOO_LARGE.format(limit=limit)
 
 
+# Unkey's spec declares these operations' errors as application/problem+json (the rest
+# as application/json), and its SDKs pick the error type to raise by that content type.
+PROBLEM_JSON_PATHS = frozenset({"/v2/identities.deleteIdentity"})
+
+
 def error_response(request: Request, error: ApiError) -> JSONResponse:
     body = ErrorBody(
         meta=Meta(request_id=request_id(request)),
@@ -142,6 +147,7 @@ def error_response(request: Request, error: ApiError) -> JSONResponse:
         body.model_dump(mode="json", by_alias=True, exclude_none=True),
         status_code=error.status,
         headers=error.headers,
+        media_type=("application/problem+json" if request.url.path in PROBLEM_JSON_PATHS else None),
     )
 
 

@@ -69,9 +69,7 @@ def test_identities_are_listed_page_by_page_and_searched(unkey: Unkey) -> None:
     assert nobody is not None and nobody.result.data == []
 
 
-def test_a_taken_external_id_is_a_409_and_unknown_identities_404(
-    unkey: Unkey, http: httpx.Client
-) -> None:
+def test_a_taken_external_id_is_a_409_and_unknown_identities_404(unkey: Unkey) -> None:
     unkey.identities.create_identity(external_id="org_7")
     with pytest.raises(errors.ConflictErrorResponse) as taken:
         unkey.identities.create_identity(external_id="org_7")
@@ -80,9 +78,9 @@ def test_a_taken_external_id_is_a_409_and_unknown_identities_404(
         unkey.identities.get_identity(identity="org_8")
     with pytest.raises(errors.NotFoundErrorResponse):
         unkey.identities.update_identity(identity="org_8", meta={})
-    # The SDK expects this one's errors as application/problem+json: read the body raw.
-    missing = http.post("/v2/identities.deleteIdentity", json={"identity": "org_8"})
-    assert_error(missing, 404, detail_has="org_8")
+    with pytest.raises(errors.NotFoundErrorResponse) as missing:
+        unkey.identities.delete_identity(identity="org_8")
+    assert "org_8" in missing.value.data.error.detail
 
 
 @pytest.mark.parametrize(
@@ -130,9 +128,12 @@ def test_each_operation_needs_its_permission(unkey: Unkey, api: RunningApi, db: 
         client.identities.update_identity(identity="user_9", meta={"seen": True})
         with pytest.raises(errors.ForbiddenErrorResponse):
             client.identities.get_identity(identity="user_9")
-    with api.http(root_key=reader) as raw:
-        refused_delete = raw.post("/v2/identities.deleteIdentity", json={"identity": "user_9"})
-        assert_error(refused_delete, 403, detail_has="delete_identity")
+    with (
+        Unkey(server_url=api.url, root_key=reader) as client,
+        pytest.raises(errors.ForbiddenErrorResponse) as refused_delete,
+    ):
+        client.identities.delete_identity(identity="user_9")
+    assert "delete_identity" in refused_delete.value.data.error.detail
     assert unkey.identities.get_identity(identity="user_9").data.meta == {"seen": True}
 
 
