@@ -233,6 +233,7 @@ async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
         mapped = ApiError(str(error.detail))
         mapped.status = error.status_code
         mapped.title = HTTPStatus(error.status_code).phrase
+        mapped.headers = dict(error.headers or {}) or None
     return error_response(request, mapped)
 
 

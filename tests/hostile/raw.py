@@ -65,13 +65,32 @@ def slowloris(port: int, host: str, *, interval: float = 1.0, limit: float = 60.
     """Send a request's headers one byte every `interval` seconds, never finishing them,
     until the server closes the connection (or `limit` seconds pass)."""
     head = f"GET / HTTP/1.1\r\nHost: {host}\r\n".encode() + b"X-Slow: " + b"a" * 10_000
+    return _drip(port, b"", head, interval=interval, limit=limit)
+
+
+def slow_body(
+    port: int, host: str, path: str, *, interval: float = 1.0, limit: float = 60.0
+) -> Drip:
+    """Send a whole request head announcing a JSON body, then the body one byte every
+    `interval` seconds, until the server closes the connection (or `limit` seconds pass)."""
+    body = b'{"name": "' + b"a" * 10_000 + b'"}'
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return _drip(port, head, body, interval=interval, limit=limit)
+
+
+def _drip(port: int, first: bytes, rest: bytes, *, interval: float, limit: float) -> Drip:
+    """Send `first` at once, then `rest` one byte every `interval` seconds."""
     started = time.monotonic()
     sent = 0
     received = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=interval) as connection:
+        connection.sendall(first)
         while time.monotonic() - started < limit:
             try:
-                connection.send(head[sent : sent + 1])
+                connection.send(rest[sent : sent + 1])
                 sent += 1
                 chunk = connection.recv(65536)  # waits `interval`: the drip's pace
                 if not chunk:

@@ -1,6 +1,6 @@
-"""Slowloris: clients that send a request's headers one byte a second, never finishing.
-The API and the edge cut each of them off after their header timeout and serve everyone
-else meanwhile."""
+"""Slowloris: clients that send a request's headers (or, to the API, its body) one byte a
+second, never finishing. The API and the edge cut each of them off after their timeout and
+serve everyone else meanwhile."""
 
 from __future__ import annotations
 
@@ -12,22 +12,31 @@ import pytest
 
 from tests.e2e.conftest import Dockyard
 from tests.hostile.conftest import LIVE
-from tests.hostile.raw import Drip, slowloris
+from tests.hostile.raw import Drip, slow_body, slowloris
 
 pytestmark = pytest.mark.integration
 
-# Both servers allow 30 s for a request's head (api.server.HEAD_TIMEOUT, granian's own).
+# Both servers allow 30 s for a request's head (api.server.HEAD_TIMEOUT, granian's own),
+# the API 30 s for a body (api.body_limit.BODY_SECONDS).
 CUT_OFF_WITHIN = 40.0
 DRIPS_PER_SERVER = 4
 
 
 def test_slow_headers_are_cut_off_while_other_clients_are_served(yard: Dockyard) -> None:
-    targets = {"api": (yard.settings.api_port, "api"), "edge": (yard.settings.edge_port, LIVE)}
+    targets = {
+        "api": (yard.settings.api_port, "api"),
+        "api body": (yard.settings.api_port, "api"),
+        "edge": (yard.settings.edge_port, LIVE),
+    }
     drips: dict[str, list[Drip]] = {name: [] for name in targets}
 
     def drip(name: str) -> None:
         port, host = targets[name]
-        drips[name].append(slowloris(port, host, limit=CUT_OFF_WITHIN + 10))
+        if name == "api body":
+            path = "/v2/projects.createProject"
+            drips[name].append(slow_body(port, host, path, limit=CUT_OFF_WITHIN + 10))
+        else:
+            drips[name].append(slowloris(port, host, limit=CUT_OFF_WITHIN + 10))
 
     threads = [
         threading.Thread(target=drip, args=(name,), daemon=True)
@@ -57,6 +66,6 @@ def test_slow_headers_are_cut_off_while_other_clients_are_served(yard: Dockyard)
             stayed = f"{name} let a slow client stay {one.seconds:.0f} s"
             assert one.seconds < CUT_OFF_WITHIN, stayed
             assert one.answer.status in (None, 408), one.answer
-    assert all(drip.answer.status == 408 for drip in drips["api"])
+    assert all(drip.answer.status == 408 for drip in drips["api"] + drips["api body"])
     # Generous for a loaded machine; a server held by slow clients would not answer at all.
     assert max(slowest.values()) < 5, f"others waited while slow clients dripped: {slowest}"
