@@ -28,6 +28,7 @@ PREFIXES = {
     "role": "role",
     "ratelimit": "rl",
     "ratelimit_namespace": "rlns",
+    "ratelimit_override": "rlo",
     "policy": "pol",
 }
 

@@ -130,6 +130,27 @@ class RatelimitNamespace(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(512))
 
 
+class RatelimitOverride(Timestamps, Base):
+    """A limit and duration that replace the ones `ratelimit.limit` is asked for, for one
+    identifier of a namespace or, with `*` in it, for every identifier it matches."""
+
+    __tablename__ = "ratelimit_overrides"
+    __table_args__ = (
+        UniqueConstraint("namespace_id", "identifier"),
+        # ratelimit.limit reads the exact override and the wildcard ones in one query.
+        Index("ix_ratelimit_overrides_wildcards", "namespace_id", "wildcard"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace_id: Mapped[str] = mapped_column(
+        ForeignKey("ratelimit_namespaces.id", ondelete="CASCADE")
+    )
+    identifier: Mapped[str] = mapped_column(String(255))
+    wildcard: Mapped[bool] = mapped_column()  # whether `identifier` holds a `*`
+    limit: Mapped[int] = mapped_column(BigInteger)
+    duration: Mapped[int] = mapped_column(BigInteger)
+
+
 class EnvironmentGateway(Timestamps, Base):
     """An environment's gateway: its policies (for its next deployments) and its Sentinel."""
 
