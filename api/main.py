@@ -33,6 +33,7 @@ from api.routes import (
     permissions,
     projects,
     ratelimit,
+    ratelimit_overrides,
     root_keys,
     webhooks,
 )
@@ -60,6 +61,7 @@ ROUTERS = (
     key_permissions.router,
     permissions.router,
     ratelimit.router,
+    ratelimit_overrides.router,
     gateway.router,
     build_logs.router,
     webhooks.router,

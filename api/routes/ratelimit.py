@@ -1,6 +1,8 @@
 """ratelimit.limit and ratelimit.multiLimit: counters shared with every other caller of
 the same Redis (dockyard.ratelimit), exact at the limit. Namespaces are named freely and
-made on first use, as in Unkey; permissions may name them by id afterwards."""
+made on first use, as in Unkey; permissions may name them by id afterwards. An override
+set for the identifier (api.routes.ratelimit_overrides) replaces the limit and duration
+a request asks for."""
 
 from __future__ import annotations
 
@@ -8,16 +10,17 @@ from typing import Annotated
 
 from fastapi import Body
 from pydantic import Field, StringConstraints
-from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth import Caller
+from api.crud.ratelimit_overrides import namespace_query, override_for
 from api.deps import MetaDep, RootKeyDep, SessionDep
 from api.errors import BadRequest
 from api.redis_deps import LimiterDep
 from api.routes import resource_router
 from api.schemas.base import Envelope, Input, Output
+from api.schemas.ratelimit import Duration, NamespaceRef
 from dockyard.ids import new_id
 from dockyard.keyspaces import RatelimitNamespace
 from dockyard.ratelimit import RateLimiter, counter_key
@@ -26,8 +29,8 @@ router = resource_router("ratelimit")
 
 
 class LimitRequest(Input):
-    namespace: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    duration: Annotated[int, Field(ge=1000, le=86_400_000)]
+    namespace: NamespaceRef
+    duration: Duration
     identifier: Annotated[
         str, StringConstraints(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9_.:/-]+$")
     ]
@@ -40,6 +43,7 @@ class LimitResult(Output):
     remaining: int
     reset: int
     success: bool
+    override_id: str | None = None
 
 
 class MultiLimitCheck(Output):
@@ -49,6 +53,7 @@ class MultiLimitCheck(Output):
     remaining: int
     reset: int
     passed: bool
+    override_id: str | None = None
 
 
 class MultiLimitResult(Output):
@@ -58,10 +63,7 @@ class MultiLimitResult(Output):
 
 def namespace_for(session: Session, caller: Caller, name: str) -> RatelimitNamespace:
     """The namespace by id or name, made on first use; its id decides the permission."""
-    query = select(RatelimitNamespace).where(
-        RatelimitNamespace.workspace_id == caller.workspace_id,
-        or_(RatelimitNamespace.id == name, RatelimitNamespace.name == name),
-    )
+    query = namespace_query(workspace_id=caller.workspace_id, namespace=name)
     namespace = session.scalar(query)
     if namespace is None:
         caller.require("ratelimit", "limit")
@@ -80,15 +82,20 @@ def namespace_for(session: Session, caller: Caller, name: str) -> RatelimitNames
     return namespace
 
 
-def _take(limiter: RateLimiter, namespace: RatelimitNamespace, ask: LimitRequest) -> LimitResult:
+def _take(
+    session: Session, limiter: RateLimiter, namespace: RatelimitNamespace, ask: LimitRequest
+) -> LimitResult:
+    override = override_for(session, namespace_id=namespace.id, identifier=ask.identifier)
+    limit, duration = (override.limit, override.duration) if override else (ask.limit, ask.duration)
     decision = limiter.take(
-        counter_key("ns", namespace.id, str(ask.duration), ask.identifier),
-        ask.limit,
-        ask.duration,
-        ask.cost,
+        counter_key("ns", namespace.id, str(duration), ask.identifier), limit, duration, ask.cost
     )
     return LimitResult(
-        limit=ask.limit, remaining=decision.remaining, reset=decision.reset, success=decision.passed
+        limit=limit,
+        remaining=decision.remaining,
+        reset=decision.reset,
+        success=decision.passed,
+        override_id=override.id if override else None,
     )
 
 
@@ -98,7 +105,7 @@ def limit(
 ) -> Envelope[LimitResult]:
     """Take `cost` from the identifier's window; 200 either way, `success` tells."""
     namespace = namespace_for(session, caller, body.namespace)
-    return Envelope(meta=meta, data=_take(limiter, namespace, body))
+    return Envelope(meta=meta, data=_take(session, limiter, namespace, body))
 
 
 @router.post("/v2/ratelimit.multiLimit")
@@ -115,7 +122,7 @@ def multi_limit(
     checks = []
     for ask in body:
         namespace = namespace_for(session, caller, ask.namespace)
-        result = _take(limiter, namespace, ask)
+        result = _take(session, limiter, namespace, ask)
         checks.append(
             MultiLimitCheck(
                 namespace=ask.namespace,
@@ -124,6 +131,7 @@ def multi_limit(
                 remaining=result.remaining,
                 reset=result.reset,
                 passed=result.success,
+                override_id=result.override_id,
             )
         )
     return Envelope(
