@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from dockyard.payloads import (
 )
 
 FOLLOWS_LIVE = frozenset({DomainKind.ENVIRONMENT, DomainKind.LIVE})
+HEARTBEAT_SECONDS = 2.0
 
 
 class RouteActivities:
@@ -41,7 +43,9 @@ class RouteActivities:
         """Ask the environment's workflow to flip routes; it starts if it is not running.
 
         The update id is derived from the deployment, so a retried activity gets the
-        result of the first attempt instead of flipping twice.
+        result of the first attempt instead of flipping twice. It heartbeats while it
+        waits, so a worker killed meanwhile is noticed within the heartbeat timeout rather
+        than the activity's whole start-to-close timeout.
         """
         start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             ENVIRONMENT_WORKFLOW,
@@ -56,13 +60,21 @@ class RouteActivities:
             task_queue=request.queues.control,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-        result: RouteChange = await self._client.execute_update_with_start_workflow(
-            "finalize",
-            request,
-            start_workflow_operation=start,
-            id=f"finalize-{request.deployment_id}",
-            result_type=RouteChange,
+        update = asyncio.ensure_future(
+            self._client.execute_update_with_start_workflow(
+                "finalize",
+                request,
+                start_workflow_operation=start,
+                id=f"finalize-{request.deployment_id}",
+                result_type=RouteChange,
+            )
         )
+        try:
+            while not (await asyncio.wait({update}, timeout=HEARTBEAT_SECONDS))[0]:
+                activity.heartbeat()
+        finally:
+            update.cancel()  # only matters when this activity itself is cancelled
+        result: RouteChange = update.result()
         return result
 
     @activity.defn(name="flip routes")

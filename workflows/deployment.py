@@ -193,6 +193,7 @@ class DeploymentWorkflow:
                 preview_idle_time=deployment.preview_idle_time,
             ),
             start_to_close_timeout=timedelta(minutes=2),
+            heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
         )
 

@@ -240,6 +240,8 @@ async def run_scenario(
     name: str,
     source: str | GitCommit,
     inject: Callable[[str], Awaitable[None]],
+    *,
+    settle_within: float = 120,
 ) -> Outcome:
     """Deploy `source` (an image or a commit) under load on the live domain and inject the
     fault into the deployment."""
@@ -257,7 +259,7 @@ async def run_scenario(
     await asyncio.sleep(0.5)
     deployment_id = await asyncio.to_thread(start_deploy, yard, source)
     await inject(deployment_id)
-    status = await until_status(yard, deployment_id, FINAL)
+    status = await until_status(yard, deployment_id, FINAL, timeout=settle_within)
     await asyncio.sleep(1)
     stop.set()
     tally = await load
