@@ -40,7 +40,8 @@ async def test_rate_limit_is_exact_across_three_replicas(
     limit = {"limit": 10, "windowMs": 60_000, "identifiers": [{"header": {"name": "X-Tenant"}}]}
     stack.deploy(host, app.address, policies=policies_named({"name": "tenant", "ratelimit": limit}))
     replicas = stack.replica_urls()
-    await stack.until(host, 200, base=replicas[0], headers={"X-Tenant": "warmup"})
+    for replica in replicas:  # each has loaded the deployment and its policies
+        await stack.until(host, 200, base=replica, headers={"X-Tenant": "warmup"})
     tenant = {"X-Tenant": f"t{time.time_ns()}"}
     answers = await asyncio.gather(
         *(stack.get(host, base=replicas[i % 3], headers=tenant) for i in range(30))
