@@ -30,8 +30,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.stack import own_settings
 from dockyard.client import ApiClient
-from dockyard.dev import free_port, running_stack
+from dockyard.dev import running_stack
 from dockyard.images import busybox_base
 from dockyard.models import DeploymentStep
 from dockyard.runtime import LABEL_OWNER
@@ -54,19 +55,12 @@ def main() -> int:
     client = docker.from_env()
     base = busybox_base(client)
     secret = secrets.token_hex(16)
-    root_key = f"dy_bench_{secrets.token_urlsafe(16)}"
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-build-") as home:
         repos = Path(home) / "repos"
-        settings = Settings(
-            home=Path(home) / "dockyard",
-            root_key=root_key,
-            api_port=free_port(),
-            edge_port=free_port(),
-            temporal_port=free_port(),
-            temporal_ui_port=free_port(),
-            task_queue_prefix=f"bench-{secrets.token_hex(3)}",
-            github_webhook_secret=SecretStr(secret),
+        settings = own_settings(
+            Path(home) / "dockyard", "bench", github_webhook_secret=SecretStr(secret)
         )
+        root_key = settings.root_key
         os.environ["DOCKYARD_ROOT_KEY"] = root_key
         repo = GitRepo(Path(home) / "work", bare=repos / f"{REPOSITORY}.git")
         try:

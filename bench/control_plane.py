@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import tempfile
 import time
@@ -20,11 +19,11 @@ from pathlib import Path
 
 import docker
 
+from bench.stack import own_settings
 from dockyard.client import ApiClient
-from dockyard.dev import free_port, running_stack
+from dockyard.dev import running_stack
 from dockyard.images import build_demo
 from dockyard.runtime import DockerRuntime
-from dockyard.settings import Settings
 
 FINAL = {"ready", "failed", "cancelled", "superseded", "skipped", "stopped"}
 
@@ -59,17 +58,9 @@ def main() -> int:
     parser.add_argument("--environments", type=int, default=10)
     args = parser.parse_args()
     image = build_demo(docker.from_env(), "v1")
-    root_key = f"dy_bench_{secrets.token_urlsafe(16)}"
     with tempfile.TemporaryDirectory(prefix="dockyard-load-") as home:
-        settings = Settings(
-            home=Path(home),
-            root_key=root_key,
-            api_port=free_port(),
-            edge_port=free_port(),
-            temporal_port=free_port(),
-            temporal_ui_port=free_port(),
-            task_queue_prefix=f"load-{secrets.token_hex(3)}",
-        )
+        settings = own_settings(Path(home), "load")
+        root_key = settings.root_key
         with running_stack(settings, echo=False), ApiClient(settings.api_url, root_key) as api:
             api.call("projects.createProject", {"slug": "load", "name": "load"})
             apps = [f"app{i}" for i in range((args.environments + 1) // 2)]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import secrets
 import statistics
 import sys
 import tempfile
@@ -23,12 +22,12 @@ import docker
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.stack import own_settings
 from dockyard.client import ApiClient
-from dockyard.dev import free_port, running_stack
+from dockyard.dev import running_stack
 from dockyard.images import build_demo
 from dockyard.models import Deployment, DeploymentStep
 from dockyard.runtime import DockerRuntime
-from dockyard.settings import Settings
 
 PHASES = ("accepted", "deploying", "network", "finalizing")
 POLL_SECONDS = 0.02
@@ -40,17 +39,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     image = build_demo(docker.from_env(), "v1")
-    root_key = f"dy_bench_{secrets.token_urlsafe(16)}"
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as home:
-        settings = Settings(
-            home=Path(home),
-            root_key=root_key,
-            api_port=free_port(),
-            edge_port=free_port(),
-            temporal_port=free_port(),
-            temporal_ui_port=free_port(),
-            task_queue_prefix=f"bench-{secrets.token_hex(3)}",
-        )
+        settings = own_settings(Path(home), "bench")
+        root_key = settings.root_key
         os.environ["DOCKYARD_ROOT_KEY"] = root_key
         with (
             running_stack(settings, echo=False) as running,

@@ -1,0 +1,25 @@
+"""The dockyard a benchmark starts for itself."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from dockyard.dev import free_port
+from dockyard.settings import Settings
+
+
+def own_settings(home: Path, label: str, **extra: Any) -> Settings:
+    """Settings for a dockyard of the benchmark's own: its home, free ports, a fresh root
+    key and task queues no other dockyard on the machine polls (`<label>-<random>`)."""
+    return Settings(
+        home=home,
+        root_key=f"dy_bench_{secrets.token_urlsafe(16)}",
+        api_port=free_port(),
+        edge_port=free_port(),
+        temporal_port=free_port(),
+        temporal_ui_port=free_port(),
+        task_queue_prefix=f"{label}-{secrets.token_hex(3)}",
+        **extra,
+    )
