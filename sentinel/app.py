@@ -213,6 +213,7 @@ class Edge:
             "region": self.region,
             "hosts": len(table),
             "routesAgeSeconds": round(time.time() - table.loaded_at, 3),
+            "routesAsOf": table.loaded_at,  # changes committed before this time are served
         }
         if self._health is not None:
             body.update(self._health())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ def load_route_table(
     Domains whose deployment_id is still NULL are not routable yet and are left out, so
     they answer like an unknown host.
     """
+    read_at = time.time()  # before the read: the table holds every change committed earlier
     with sessions() as session:
         domains = routable_domains(session, environment_id)
         query = select(Instance.deployment_id, Instance.region, Instance.address).where(
@@ -34,7 +36,7 @@ def load_route_table(
         for deployment_id, instance_region, address in session.execute(query):
             if address:
                 instances[deployment_id].append((instance_region, address))
-    return RouteTable.build(region=region, domains=domains, instances=instances)
+    return RouteTable.build(region=region, domains=domains, instances=instances, loaded_at=read_at)
 
 
 def routable_domains(

@@ -32,7 +32,8 @@ class Route:
 @dataclass(frozen=True, slots=True)
 class RouteTable:
     routes: Mapping[str, Route] = field(default_factory=dict)
-    # time.time() of the database read this table came from; 0 for the empty start table.
+    # time.time() when the database read this table came from began: it holds every change
+    # committed before then. 0 for the empty start table.
     loaded_at: float = 0.0
 
     def lookup(self, host: str) -> Route | None:

@@ -96,6 +96,7 @@ def create_front_edge(
     )
 
     def load() -> RouteTable:
+        read_at = time.time()
         with bound() as session:
             domains = routable_domains(session)
         routes = {
@@ -107,7 +108,7 @@ def create_front_edge(
             )
             for hostname, (deployment_id, environment_id) in domains.items()
         }
-        return RouteTable(routes=routes, loaded_at=time.time())
+        return RouteTable(routes=routes, loaded_at=read_at)
 
     def unavailable(route: Route) -> Response:
         return problems.no_sentinel(route.hostname, route.environment_id)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,9 @@ class GatewayStack:
     edge: Edge
     url: str
     client: aiohttp.ClientSession
+    # hostname -> (environment, when its deployment was committed), until every replica
+    # of the environment has read the routes since: see `loaded_everywhere`.
+    fresh: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     @property
     def supervisor(self) -> Supervisor:
@@ -126,6 +130,7 @@ class GatewayStack:
                     deployment_id=deployment.id,
                 )
             )
+        self.fresh[hostname] = (environment, time.time())
         events = Events(self.settings.redis_url)
         events.routes_changed(env.id)
         events.close()
@@ -152,12 +157,30 @@ class GatewayStack:
         self, host: str, status: int, *, base: str | None = None, **kwargs: Any
     ) -> None:
         """Wait until the host answers `status` (routes and replicas take a moment)."""
+        if host in self.fresh:
+            await self.loaded_everywhere(host)
         for _ in range(300):
             answered, _, _ = await self.get(host, base=base, **kwargs)
             if answered == status:
                 return
             await asyncio.sleep(0.02)
         raise AssertionError(f"{host} never answered {status} (last: {answered})")
+
+    async def loaded_everywhere(self, host: str) -> None:
+        """Wait until each replica of the host's environment has read its routes since the
+        host was deployed, so that whichever replica a request meets knows the host."""
+        environment, committed_at = self.fresh.pop(host)
+        for replica in self.replica_urls(environment):
+            as_of = 0.0
+            for _ in range(500):
+                async with self.client.get(f"{replica}/healthz") as response:
+                    if response.status == 200:
+                        as_of = (await response.json())["routesAsOf"]
+                if as_of > committed_at:
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                raise AssertionError(f"{replica} has not read the routes since {host} was made")
 
     async def replicas_ready(self, environment: str, count: int) -> None:
         env_id = self.environment(environment).id
