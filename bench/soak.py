@@ -14,7 +14,8 @@ stopped and idle keep-alive connections have been closed (after 4 s), so both sa
 see the same resting state and only what the run kept shows as growth.
 
 Fails (exit 1) when a process's RSS grew by more than RSS_GROWTH of its start, when its
-descriptors grew at all, when a replica was restarted, or when any request failed.
+descriptors grew by more than FD_SLACK, when a replica was restarted, or when any request
+failed.
 Needs Redis (DOCKYARD_REDIS_URL, default redis://127.0.0.1:6379/0).
 """
 
@@ -58,6 +59,11 @@ RSS_GROWTH = 0.10
 # Idle keep-alive connections close after EdgeOptions.keepalive_seconds (4 s), checked
 # every second: after this much quiet, every pool is back to its resting size.
 SETTLE_SECONDS = 6.0
+# Pools open connections when first needed, not at start: the edge's resting count is 25
+# or 27 from one run to the next (a second pooled SQLite connection: its file and its
+# WAL). A leak on the request path costs a descriptor per request or per connection:
+# hundreds in a run, not a few.
+FD_SLACK = 4
 REPLICAS = 3
 
 
@@ -101,7 +107,7 @@ class Soaked:
                     f"{name}: RSS {first.rss_kib} -> {last.rss_kib} KiB, "
                     f"more than {rss_growth:.0%} growth"
                 )
-            if last.fds > first.fds:
+            if last.fds > first.fds + FD_SLACK:
                 found.append(f"{name}: open descriptors {first.fds} -> {last.fds}")
         if self.load.failed:
             found.append(f"{self.load.failed} of {self.load.requests} requests failed")
@@ -259,7 +265,10 @@ def main() -> None:
     soaked = soak(args.minutes * 60, connections=args.connections, rate=args.rate)
     print(soaked.table())
     problems = soaked.problems()
-    print(f"\nbars: RSS growth <= {RSS_GROWTH:.0%} per process, no descriptor growth, no failures")
+    print(
+        f"\nbars: RSS growth <= {RSS_GROWTH:.0%} per process, "
+        f"descriptors +{FD_SLACK} at most, no failures"
+    )
     for problem in problems:
         print(f"  FAIL  {problem}")
     if not problems:
