@@ -49,10 +49,10 @@ def failure(code: str, message: str) -> ApplicationError:
     return ApplicationError(message, code, type=code, non_retryable=True)
 
 
-def heartbeating(work: Callable[..., T], *args: object) -> T:
+def heartbeating(work: Callable[..., T], *args: object, **kwargs: object) -> T:
     """Run blocking work while heartbeating, so a dead worker is noticed in seconds."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(work, *args)
+        future = pool.submit(work, *args, **kwargs)
         while True:
             try:
                 return future.result(timeout=HEARTBEAT_SECONDS)
@@ -198,9 +198,8 @@ class InstanceActivities:
             heartbeating(time.sleep, request.propagation_seconds)
         names = set(self._runtime.names_for_deployment(request.deployment_id, request.region))
         names.update(instance.container_name for instance in instances)
-        for name in sorted(names):
-            self._runtime.remove(name, grace_seconds=request.grace_seconds)
-            activity.heartbeat(name)
+        for name in sorted(names):  # `docker stop` waits up to the grace period
+            heartbeating(self._runtime.remove, name, grace_seconds=request.grace_seconds)
         # Also when no container was left to remove: a start that failed early (or a retry
         # of this activity) may have left the environment's network behind.
         if environment_id is not None:

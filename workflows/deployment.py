@@ -216,6 +216,7 @@ class DeploymentWorkflow:
                     ),
                     task_queue=deployment.queues.region(region.name),
                     start_to_close_timeout=timedelta(minutes=2),
+                    heartbeat_timeout=HEARTBEAT,
                     retry_policy=RETRY,
                 )
                 for region in deployment.regions

@@ -74,6 +74,7 @@ async def stop(deployment_id: str, regions: list[str], queues: TaskQueues) -> No
                 RemoveInstancesInput(deployment_id=deployment_id, region=region),
                 task_queue=queues.region(region),
                 start_to_close_timeout=timedelta(minutes=2),
+                heartbeat_timeout=HEARTBEAT,
                 retry_policy=RETRY,
                 summary=f"stop instances in region {region}",
             )

@@ -12,15 +12,17 @@ from pathlib import Path
 import docker
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateStage
 
 from dockyard.crypto import SecretBox
 from dockyard.deployments import create_deployment, deployment_input
 from dockyard.models import Deployment, Environment, Instance
+from dockyard.payloads import LifecycleRequest, LifecycleResult, environment_workflow_id
 from dockyard.settings import Settings
 from dockyard.specs import HealthCheck
 from dockyard.temporal import start_deployment
 from tests.seed import seed_app
+from tests.workflows.test_deployment import deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,3 +129,57 @@ async def test_worker_killed_while_deploying_resumes_without_duplicates(
             select(Instance).where(Instance.deployment_id == deployment.id)
         ).all()
     assert sorted(row.status for row in rows) == ["healthy", "healthy"]
+
+
+async def test_worker_killed_while_stopping_instances_finishes_the_stop_in_seconds(
+    temporal_client: Client,
+    temporal_address: str,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    docker_client: docker.DockerClient,
+    demo_images: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    seeded = seed_app(sessions)
+    log = tmp_path / "worker.log"
+    worker = start_worker(settings, temporal_address, log)
+    try:
+        standby = (await deploy(temporal_client, sessions, settings, seeded, demo_images["v1"])).id
+        await deploy(temporal_client, sessions, settings, seeded, demo_images["v2"])
+        environment = temporal_client.get_workflow_handle(
+            environment_workflow_id(seeded.production.id)
+        )
+        await environment.start_update(
+            "stop_deployment",
+            LifecycleRequest(deployment_id=standby),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=LifecycleResult,
+        )
+
+        def statuses() -> set[str]:
+            with sessions() as session:
+                rows = session.scalars(select(Instance).where(Instance.deployment_id == standby))
+                return {row.status for row in rows}
+
+        # busybox httpd ignores SIGTERM as PID 1, so `docker stop` takes its whole grace
+        # period: the kill lands while the activity waits on it.
+        await wait_until(lambda: statuses() == {"draining"})
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        worker = start_worker(settings, temporal_address, log)
+
+        def stopped() -> bool:
+            with sessions() as session:
+                deployment = session.get_one(Deployment, standby)
+            return deployment.status == "stopped" and statuses() == {"stopped"}
+
+        # Noticed by the missing heartbeat, not after the 2-minute start-to-close timeout.
+        await wait_until(stopped, timeout=45)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+
+    leftover = docker_client.containers.list(
+        all=True, filters={"label": f"dockyard.deployment={standby}"}
+    )
+    assert leftover == []
