@@ -14,6 +14,7 @@ from api.schemas.deployments import (
     DeploymentOut,
     DockerOut,
     ErrorOut,
+    GitAuthorOut,
     GitOut,
     StepOut,
     TriggerOut,
@@ -73,6 +74,13 @@ def _git(deployment: Deployment) -> GitOut | None:
         commit_sha=deployment.git_commit_sha,
         branch=deployment.git_branch,
         commit_message=deployment.git_commit_message,
+        commit_timestamp=deployment.git_commit_timestamp,
+        author=GitAuthorOut(
+            handle=deployment.git_commit_author,
+            avatar_url=deployment.git_commit_author_avatar_url,
+        )
+        if deployment.git_commit_author
+        else None,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,9 +40,23 @@ class Repository(Event):
         return (self.full_name, self.clone_url)
 
 
+class GitUser(Event):
+    """A commit's author; `username` only when the email belongs to a GitHub account."""
+
+    name: str = ""
+    username: str | None = None
+
+
+class Account(Event):
+    login: str
+    avatar_url: str | None = None
+
+
 class Commit(Event):
     id: str
     message: str = ""
+    timestamp: datetime | None = None
+    author: GitUser | None = None
     added: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
     modified: list[str] = Field(default_factory=list)
@@ -54,6 +69,7 @@ class Push(Event):
     repository: Repository
     head_commit: Commit | None = None
     commits: list[Commit] = Field(default_factory=list)
+    sender: Account | None = None
 
     @property
     def branch(self) -> str | None:
@@ -63,6 +79,15 @@ class Push(Event):
     @property
     def branch_deleted(self) -> bool:
         return self.deleted or self.after == NO_COMMIT
+
+    def author(self) -> tuple[str | None, str | None]:
+        """The head commit author's GitHub login, and their avatar when they pushed it."""
+        author = self.head_commit.author if self.head_commit else None
+        if author is None or not author.username:
+            return None, None
+        sender = self.sender
+        same = sender is not None and sender.login.lower() == author.username.lower()
+        return author.username, sender.avatar_url if same and sender else None
 
     def changed_files(self) -> set[str] | None:
         """Every file the pushed commits touched; None when GitHub listed no commits."""

@@ -46,6 +46,9 @@ def create_deployment(
     git_branch: str | None = None,
     git_commit_sha: str | None = None,
     git_commit_message: str | None = None,
+    git_commit_author: str | None = None,
+    git_commit_author_avatar_url: str | None = None,
+    git_commit_timestamp: int | None = None,
     trigger: str = "api",
 ) -> Deployment:
     """A `pending` deployment with its runtime, regions, variables and gateway policies
@@ -65,6 +68,9 @@ def create_deployment(
         git_branch=git_branch or environment.branch or app.default_branch,
         git_commit_sha=git_commit_sha,
         git_commit_message=git_commit_message,
+        git_commit_author=git_commit_author,
+        git_commit_author_avatar_url=git_commit_author_avatar_url,
+        git_commit_timestamp=git_commit_timestamp,
         runtime=RuntimeSpec.model_validate(environment.runtime or {}).model_dump(mode="json"),
         build=BuildSpec.model_validate(environment.build or {}).model_dump(mode="json"),
         regions=[r.model_dump(mode="json") for r in environment_regions(environment, settings)],

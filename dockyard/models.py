@@ -116,6 +116,9 @@ class Deployment(Timestamps, Base):
     git_branch: Mapped[str | None] = mapped_column(String(256))
     git_commit_sha: Mapped[str | None] = mapped_column(String(64))
     git_commit_message: Mapped[str | None] = mapped_column(String(4096))
+    git_commit_author: Mapped[str | None] = mapped_column(String(255))  # a GitHub login
+    git_commit_author_avatar_url: Mapped[str | None] = mapped_column(String(2048))
+    git_commit_timestamp: Mapped[int | None] = mapped_column(BigInteger)  # ms, when authored
     # Frozen at creation: later settings changes apply only to later deployments.
     runtime: Mapped[dict[str, Any]] = mapped_column(default=dict)
     build: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -7,6 +7,7 @@ starts; if the start then fails, the row is marked failed rather than left pendi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -44,6 +45,9 @@ class ImageToDeploy:
     git_branch: str | None = None
     git_commit_sha: str | None = None
     git_commit_message: str | None = None
+    git_commit_author: str | None = None
+    git_commit_author_avatar_url: str | None = None
+    git_commit_timestamp: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class GitToBuild:
     git_branch: str | None = None
     git_commit_sha: str | None = None
     git_commit_message: str | None = None
+    git_commit_author: str | None = None  # a GitHub login, when a push told us
+    git_commit_author_avatar_url: str | None = None
+    git_commit_timestamp: int | None = None  # ms
 
 
 Source = ImageToDeploy | GitToBuild
@@ -73,6 +80,7 @@ class WorkflowStart:
     sha: str | None
     trigger: str
     commit_message: str | None = None
+    author: str | None = None
 
 
 def image_from_request(image: str, git: GitSource | None) -> ImageToDeploy:
@@ -130,21 +138,24 @@ def source_of_earlier(
     if earlier.source == "git" and earlier.git_repository:
         if not earlier.git_commit_sha:
             raise BadRequest.at(location, NO_COMMIT_TO_REBUILD.format(id=deployment_id))
-        return GitToBuild(
-            git_repository=earlier.git_repository,
-            git_branch=earlier.git_branch,
-            git_commit_sha=earlier.git_commit_sha,
-            git_commit_message=earlier.git_commit_message,
-        )
+        return GitToBuild(git_repository=earlier.git_repository, **_commit_of(earlier))
     if not earlier.image:
         raise BadRequest.at(location, f"deployment '{deployment_id}' has no image to re-run")
     return ImageToDeploy(
-        image=earlier.image,
-        git_repository=earlier.git_repository,
-        git_branch=earlier.git_branch,
-        git_commit_sha=earlier.git_commit_sha,
-        git_commit_message=earlier.git_commit_message,
+        image=earlier.image, git_repository=earlier.git_repository, **_commit_of(earlier)
     )
+
+
+def _commit_of(earlier: Deployment) -> dict[str, Any]:
+    """The commit an earlier deployment came from, for its re-run."""
+    return {
+        "git_branch": earlier.git_branch,
+        "git_commit_sha": earlier.git_commit_sha,
+        "git_commit_message": earlier.git_commit_message,
+        "git_commit_author": earlier.git_commit_author,
+        "git_commit_author_avatar_url": earlier.git_commit_author_avatar_url,
+        "git_commit_timestamp": earlier.git_commit_timestamp,
+    }
 
 
 def create_deployment(
@@ -171,6 +182,9 @@ def create_deployment(
         git_branch=source.git_branch,
         git_commit_sha=source.git_commit_sha,
         git_commit_message=source.git_commit_message,
+        git_commit_author=source.git_commit_author,
+        git_commit_author_avatar_url=source.git_commit_author_avatar_url,
+        git_commit_timestamp=source.git_commit_timestamp,
         trigger=trigger,
     )
     return WorkflowStart(
@@ -184,6 +198,7 @@ def create_deployment(
         sha=deployment.git_commit_sha,
         trigger=trigger,
         commit_message=deployment.git_commit_message,
+        author=deployment.git_commit_author,
     )
 
 

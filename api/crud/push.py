@@ -89,11 +89,16 @@ def deploy_push(
     environment = branch_environment(session, app=app, branch=branch)
     if environment is None:
         return None
+    author, avatar_url = push.author()
+    authored = push.head_commit.timestamp if push.head_commit else None
     source = crud.GitToBuild(
         git_repository=_fetch_url(app, push.repository, settings),
         git_branch=branch,
         git_commit_sha=push.after,
         git_commit_message=push.head_commit.message if push.head_commit else None,
+        git_commit_author=author,
+        git_commit_author_avatar_url=avatar_url,
+        git_commit_timestamp=int(authored.timestamp() * 1000) if authored else None,
     )
     project = session.get_one(Project, app.project_id)
     start = crud.create_deployment(

@@ -142,6 +142,7 @@ async def launch(client: Client, start: crud.WorkflowStart) -> None:
         sha=start.sha,
         trigger=start.trigger,
         commit_message=start.commit_message,
+        author=start.author,
     )
 
 

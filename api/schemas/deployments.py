@@ -123,10 +123,17 @@ class TriggerOut(Output):
     via: TriggerVia
 
 
+class GitAuthorOut(Output):
+    handle: str
+    avatar_url: str | None = None
+
+
 class GitOut(Output):
     commit_sha: str
     branch: str | None = None
     commit_message: str | None = None
+    commit_timestamp: int | None = None
+    author: GitAuthorOut | None = None
 
 
 class DockerOut(Output):

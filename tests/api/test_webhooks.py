@@ -117,6 +117,22 @@ def test_push_to_the_default_branch_deploys_production_at_the_pushed_commit(
     assert environment_of(db, deployment).kind == "production"
 
 
+def test_a_pushed_deployment_shows_who_authored_its_commit_and_when(
+    api: RunningApi, hello: str, unkey: Unkey, http: httpx.Client
+) -> None:
+    payload = json.dumps(example("push", lambda p: p["ref"] == "refs/heads/master"))
+    answer = deliver(api.url, "push", payload, secret=SECRET)
+    [pushed] = answer.json()["deploymentIds"]
+    rerun = create(http, {"deployment": {"deploymentId": pushed}}).json()["data"]["deploymentId"]
+
+    for deployment_id in (pushed, rerun):  # a re-run builds the same commit, by the same hand
+        git = unkey.deployments.get_deployment(deployment_id=deployment_id).data.git
+        assert git is not None and git.author is not None
+        assert git.author.handle == "Codertocat"
+        assert git.author.avatar_url == "https://avatars1.githubusercontent.com/u/21031067?v=4"
+        assert git.commit_timestamp == 1557933565000  # 2019-05-15T15:19:25Z
+
+
 def test_a_replayed_delivery_changes_nothing(
     api: RunningApi, hello: str, db: sessionmaker[Session]
 ) -> None:

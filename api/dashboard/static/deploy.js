@@ -21,7 +21,7 @@ export function source(deployment, { long = false } = {}) {
     const message = git.commitMessage ? git.commitMessage.split("\n")[0] : "";
     return html`<div class="commit">
       <div class="message">${message || html`<span class="muted">No commit message</span>`}</div>
-      <div class="cell-sub nowrap">${git.branch ? html`<span class="branch">${icon("branch")}${git.branch}</span> · ` : ""}<code>${shortSha(git.commitSha)}</code>${long && deployment.docker ? html` · <code>${deployment.docker.image}</code>` : ""}</div>
+      <div class="cell-sub nowrap">${git.author ? html`<span class="author">${git.author.handle}</span> · ` : ""}${git.branch ? html`<span class="branch">${icon("branch")}${git.branch}</span> · ` : ""}<code>${shortSha(git.commitSha)}</code>${long && deployment.docker ? html` · <code>${deployment.docker.image}</code>` : ""}</div>
     </div>`;
   }
   if (deployment.docker) {
