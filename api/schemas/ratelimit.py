@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 from api.schemas.base import Cursor, Input, Limit, Output
 
 NamespaceRef = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-Duration = Annotated[int, Field(ge=1000, le=86_400_000)]
+Duration = Annotated[int, Field(ge=1000, le=2_592_000_000)]  # 1 s to 30 days, as Unkey
 # What ratelimit.limit accepts as an identifier, and `*` for any run of those characters.
 IdentifierPattern = Annotated[
     str, StringConstraints(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9_.:/*-]+$")

@@ -141,3 +141,20 @@ def test_ratelimit_limit_is_exact(unkey: Unkey) -> None:
     ).data
     assert multi.passed is False
     assert [check.passed for check in multi.limits] == [False, True]
+
+
+def test_ratelimit_windows_run_from_a_second_to_thirty_days(unkey: Unkey) -> None:
+    thirty_days = 30 * 24 * 3600 * 1000
+    before = time.time() * 1000
+    month = unkey.ratelimit.limit(
+        namespace="signups", identifier="org_1", limit=1, duration=thirty_days
+    ).data
+    assert month.success and before < month.reset <= before + thirty_days + 1000
+    assert not unkey.ratelimit.limit(
+        namespace="signups", identifier="org_1", limit=1, duration=thirty_days
+    ).data.success
+    for duration in (999, thirty_days + 1):
+        with pytest.raises(errors.BadRequestErrorResponse):
+            unkey.ratelimit.limit(
+                namespace="signups", identifier="org_2", limit=1, duration=duration
+            )
