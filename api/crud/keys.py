@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth import Caller
@@ -23,6 +24,8 @@ from api.schemas.keys import (
     CreditsOut,
     IdentityOut,
     KeyOut,
+    KeySettings,
+    MigrateKey,
     RatelimitIn,
     RatelimitOut,
     Refill,
@@ -121,8 +124,52 @@ def prefix_of(key: Key) -> str:
 def create_key(
     session: Session, *, caller: Caller, keyspace: Keyspace, body: CreateKey
 ) -> tuple[Key, str]:
-    check_expires(body.expires)
     plaintext, key_hash, start = new_secret(body.prefix or "", body.byte_length)
+    return add_key(
+        session, caller=caller, keyspace=keyspace, body=body, key_hash=key_hash, start=start
+    ), plaintext
+
+
+def migrate_keys(
+    session: Session, *, caller: Caller, keyspace: Keyspace, keys: list[tuple[MigrateKey, str]]
+) -> tuple[list[Key], list[str]]:
+    """Each (key, its SHA-256 hex digest) as a new key; the hashes of those already held
+    (here or in another keyspace, or twice in `keys`) come back as failed, the rest go in."""
+    held = set(session.scalars(select(Key.key_hash).where(Key.key_hash.in_({h for _, h in keys}))))
+    migrated: list[Key] = []
+    failed: list[str] = []
+    for body, key_hash in keys:
+        if key_hash in held:
+            failed.append(body.hash)
+            continue
+        held.add(key_hash)
+        try:
+            with session.begin_nested():  # a migration of the same hash running beside this one
+                key = add_key(
+                    session,
+                    caller=caller,
+                    keyspace=keyspace,
+                    body=body,
+                    key_hash=key_hash,
+                    start="",
+                )
+        except IntegrityError:
+            failed.append(body.hash)
+            continue
+        migrated.append(key)
+    return migrated, failed
+
+
+def add_key(
+    session: Session,
+    *,
+    caller: Caller,
+    keyspace: Keyspace,
+    body: KeySettings,
+    key_hash: str,
+    start: str,
+) -> Key:
+    check_expires(body.expires)
     key = Key(
         id=new_id("key"),
         keyspace_id=keyspace.id,
@@ -152,7 +199,7 @@ def create_key(
     if body.roles:
         roles = rbac.resolve_roles(session, workspace_id=caller.workspace_id, names=body.roles)
         rbac.grant_roles(session, key, roles)
-    return key, plaintext
+    return key
 
 
 def credits_out(key: Key) -> CreditsOut | None:

@@ -1,4 +1,5 @@
-"""keys.createKey / getKey / whoami / updateKey / updateCredits / deleteKey / rerollKey.
+"""keys.createKey / migrateKeys / getKey / whoami / updateKey / updateCredits / deleteKey /
+rerollKey.
 
 Every change that can make a cached key wrong is announced to the Sentinel replicas
 after it is committed (dockyard.key_events), so they stop accepting the old state at once.
@@ -21,14 +22,17 @@ from api.schemas.keys import (
     DeleteKey,
     GetKey,
     KeyCreated,
+    KeyMigrated,
     KeyOut,
+    KeysMigrated,
+    MigrateKeys,
     RerollKey,
     UpdateKey,
     UpdateKeyCredits,
     WhoAmI,
 )
 from dockyard import key_events
-from dockyard.keys import hash_key
+from dockyard.keys import hash_key, sha256_hex
 from dockyard.keyspaces import Key
 from dockyard.models import now_ms
 
@@ -40,6 +44,14 @@ NO_DECRYPT = (
     "omit `decrypt`."
 )
 VALUE_REQUIRED = "is required for the operations 'increment' and 'decrement'"
+# How the keys being migrated were hashed where they come from. dockyard stores SHA-256,
+# so those keys move as they are and verify with their old secrets.
+SHA256_MIGRATION = "sha256"
+NO_MIGRATION = (
+    "There is no migration '{migration_id}'. dockyard migrates keys stored as SHA-256 "
+    "digests of the whole secret: use migrationId 'sha256'."
+)
+NOT_SHA256 = "is not a SHA-256 digest (64 hex characters, or 43-44 characters of base64)"
 
 
 @router.post("/v2/keys.createKey")
@@ -56,6 +68,39 @@ def create_key(
     # A replica may have remembered this secret as unknown; make it look again.
     key_events.publish(redis, key_events.key_message(key.key_hash))
     return Envelope(meta=meta, data=KeyCreated(key_id=key.id, key=plaintext))
+
+
+@router.post("/v2/keys.migrateKeys")
+def migrate_keys(
+    body: MigrateKeys, session: SessionDep, caller: RootKeyDep, redis: RedisDep, meta: MetaDep
+) -> Envelope[KeysMigrated]:
+    """Keys from another system, by hash: their holders keep their secrets. Hashes already
+    held come back as `failed`; any malformed one refuses the whole request."""
+    crud.require(caller, "create_key", body.api_id)
+    if body.migration_id != SHA256_MIGRATION:
+        raise NotFound(NO_MIGRATION.format(migration_id=body.migration_id))
+    keyspace = crud.find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
+    digests = []
+    sent: dict[str, str] = {}  # digest -> the hash as the caller wrote it
+    for index, key in enumerate(body.keys):
+        digest = sha256_hex(key.hash)
+        if digest is None:
+            raise BadRequest.at(f"body.keys[{index}].hash", NOT_SHA256)
+        digests.append(digest)
+        sent.setdefault(digest, key.hash)
+    migrated, failed = crud.migrate_keys(
+        session, caller=caller, keyspace=keyspace, keys=list(zip(body.keys, digests, strict=True))
+    )
+    session.commit()
+    # Replicas may remember these secrets as unknown; make them look again.
+    key_events.publish(redis, *(key_events.key_message(key.key_hash) for key in migrated))
+    return Envelope(
+        meta=meta,
+        data=KeysMigrated(
+            migrated=[KeyMigrated(hash=sent[key.key_hash], key_id=key.id) for key in migrated],
+            failed=failed,
+        ),
+    )
 
 
 @router.post("/v2/keys.getKey")

@@ -83,13 +83,11 @@ class RatelimitIn(Input):
     auto_apply: bool = False
 
 
-class CreateKey(Input):
-    api_id: Id
-    prefix: (
-        Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^\w+$")] | None
-    ) = None
+class KeySettings(Input):
+    """What a new key is, whether its secret is made here (createKey) or brought along
+    as a hash (migrateKeys)."""
+
     name: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
-    byte_length: Annotated[int, Field(ge=16, le=255)] = 16
     external_id: ExternalId | None = None
     meta: Meta | None = None
     roles: Annotated[list[RoleName], Field(max_length=100)] | None = None
@@ -98,12 +96,42 @@ class CreateKey(Input):
     credits: Credits | None = None
     ratelimits: Annotated[list[RatelimitIn], Field(max_length=50)] | None = None
     enabled: bool = True
+
+
+class CreateKey(KeySettings):
+    api_id: Id
+    prefix: (
+        Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^\w+$")] | None
+    ) = None
+    byte_length: Annotated[int, Field(ge=16, le=255)] = 16
     recoverable: bool = False
 
 
 class KeyCreated(Output):
     key_id: str
     key: str  # shown only in this response: only its SHA-256 hash is stored
+
+
+class MigrateKey(KeySettings):
+    hash: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class MigrateKeys(Input):
+    """Keys kept elsewhere as hashes; `migrationId` names how they were hashed."""
+
+    migration_id: Annotated[str, StringConstraints(min_length=3, max_length=255)]
+    api_id: Id
+    keys: Annotated[list[MigrateKey], Field(min_length=1, max_length=1000)]
+
+
+class KeyMigrated(Output):
+    hash: str
+    key_id: str
+
+
+class KeysMigrated(Output):
+    migrated: list[KeyMigrated]
+    failed: list[str]  # hashes of keys dockyard already holds
 
 
 class KeyRef(Input):

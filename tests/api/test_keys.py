@@ -3,6 +3,7 @@ in Unkey's order of codes."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 
@@ -158,3 +159,46 @@ def test_ratelimit_windows_run_from_a_second_to_thirty_days(unkey: Unkey) -> Non
             unkey.ratelimit.limit(
                 namespace="signups", identifier="org_2", limit=1, duration=duration
             )
+
+
+def test_migrated_keys_verify_with_the_secrets_their_holders_already_have(unkey: Unkey) -> None:
+    api_id = unkey.apis.create_api(name="legacy").data.api_id
+    active, paused = "sk_live_4f9a2c", "sk_live_77b1e0"
+    as_hex = hashlib.sha256(active.encode()).hexdigest()
+    as_base64 = base64.b64encode(hashlib.sha256(paused.encode()).digest()).decode()
+
+    moved = unkey.keys.migrate_keys(
+        migration_id="sha256",
+        api_id=api_id,
+        keys=[
+            {"hash": as_hex, "external_id": "acme", "meta": {"plan": "pro"}},
+            {"hash": as_base64, "enabled": False},
+        ],
+    ).data
+
+    assert [m.hash for m in moved.migrated] == [as_hex, as_base64] and moved.failed == []
+    verified = unkey.keys.verify_key(key=active).data
+    assert verified.valid and verified.key_id == moved.migrated[0].key_id
+    assert verified.identity is not None and verified.identity.external_id == "acme"
+    assert verified.meta == {"plan": "pro"}
+    assert unkey.keys.verify_key(key=paused).data.code.value == "DISABLED"
+    # The same hash again, in either spelling: already held, so reported and not duplicated.
+    again = unkey.keys.migrate_keys(
+        migration_id="sha256", api_id=api_id, keys=[{"hash": as_hex.upper()}]
+    ).data
+    assert again.migrated == [] and again.failed == [as_hex.upper()]
+    assert len(unkey.apis.list_keys(api_id=api_id).result.data) == 2
+
+
+def test_a_migration_with_an_unknown_scheme_or_a_bad_hash_changes_nothing(unkey: Unkey) -> None:
+    api_id = unkey.apis.create_api(name="legacy").data.api_id
+    good = {"hash": hashlib.sha256(b"sk_one").hexdigest()}
+    with pytest.raises(errors.NotFoundErrorResponse) as unknown:
+        unkey.keys.migrate_keys(migration_id="bcrypt", api_id=api_id, keys=[good])
+    assert "use migrationId 'sha256'" in unknown.value.data.error.detail
+    with pytest.raises(errors.BadRequestErrorResponse) as malformed:
+        unkey.keys.migrate_keys(
+            migration_id="sha256", api_id=api_id, keys=[good, {"hash": "md5:5f4dcc3b"}]
+        )
+    assert "body.keys[1].hash" in malformed.value.data.error.detail
+    assert unkey.apis.list_keys(api_id=api_id).result.data == []
