@@ -41,7 +41,7 @@ function status(key) {
 
 function row(key) {
   return html`<tr data-key="${key.keyId}">
-    <td><div class="cell-main">${key.name || html`<span class="muted">Unnamed key</span>`}</div><div class="cell-sub mono">${key.start}… · ${key.keyId}</div></td>
+    <td><div class="cell-main">${key.name || html`<span class="muted">Unnamed key</span>`}</div><div class="cell-sub mono">${key.start ? `${key.start}…` : "migrated"} · ${key.keyId}</div></td>
     <td>${status(key)}</td>
     <td>${credits(key)}</td>
     <td>${limits(key)}</td>
@@ -158,7 +158,7 @@ async function revoke(key) {
     description: "Every gateway rejects this key within a second. This cannot be undone.",
     submitLabel: "Revoke key",
     danger: true,
-    body: html`<div class="secret"><code>${key.start}…</code><span class="muted">${key.keyId}</span></div>`,
+    body: html`<div class="secret"><code>${key.start ? `${key.start}…` : "migrated"}</code><span class="muted">${key.keyId}</span></div>`,
     submit: () => data("keys.deleteKey", { keyId: key.keyId }),
   });
   if (done) toast("Key revoked");
