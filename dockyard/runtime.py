@@ -198,7 +198,9 @@ class DockerRuntime:
         """Remove the environment's network once no container of the environment is left."""
         label = f"{LABEL_ENVIRONMENT}={environment_id}"
         owned = f"{LABEL_OWNER}={self._owner}"
-        if self._docker.containers.list(all=True, filters={"label": [owned, label]}):
+        if self._docker.containers.list(
+            all=True, filters={"label": [owned, label]}, ignore_removed=True
+        ):
             return
         for network in self._networks(network_name(environment_id)):
             try:
@@ -212,13 +214,15 @@ class DockerRuntime:
         labels = [f"{LABEL_DEPLOYMENT}={deployment_id}"]
         if region is not None:
             labels.append(f"{LABEL_REGION}={region}")
-        containers = self._docker.containers.list(all=True, filters={"label": labels})
+        containers = self._docker.containers.list(
+            all=True, filters={"label": labels}, ignore_removed=True
+        )
         return sorted(container.name or "" for container in containers)
 
     def managed_containers(self) -> list[Container]:
         return list(
             self._docker.containers.list(
-                all=True, filters={"label": f"{LABEL_OWNER}={self._owner}"}
+                all=True, filters={"label": f"{LABEL_OWNER}={self._owner}"}, ignore_removed=True
             )
         )
 

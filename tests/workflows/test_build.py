@@ -304,7 +304,9 @@ async def test_a_build_that_outlives_its_timeout_fails_and_stops(
     assert marker in (failed.error_message or "")
 
     def still_building() -> bool:
-        steps = docker_client.containers.list(all=True, filters={"ancestor": base_image})
+        steps = docker_client.containers.list(
+            all=True, filters={"ancestor": base_image}, ignore_removed=True
+        )
         return any(marker in " ".join(step.attrs["Config"]["Cmd"] or []) for step in steps)
 
     for _ in range(100):  # the engine removes the cancelled step's container on its own
