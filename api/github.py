@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 SIGNATURE_PREFIX = "sha256="
 BRANCH_PREFIX = "refs/heads/"
@@ -44,12 +45,12 @@ class GitUser(Event):
     """A commit's author; `username` only when the email belongs to a GitHub account."""
 
     name: str = ""
-    username: str | None = None
+    username: Annotated[str, StringConstraints(max_length=255)] | None = None
 
 
 class Account(Event):
     login: str
-    avatar_url: str | None = None
+    avatar_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
 
 
 class Commit(Event):
@@ -88,6 +89,13 @@ class Push(Event):
         sender = self.sender
         same = sender is not None and sender.login.lower() == author.username.lower()
         return author.username, sender.avatar_url if same and sender else None
+
+    def authored_ms(self) -> int | None:
+        """When the head commit was authored, in unix ms (a time without a zone is UTC)."""
+        stamp = self.head_commit.timestamp if self.head_commit else None
+        if stamp is None:
+            return None
+        return int(stamp.replace(tzinfo=stamp.tzinfo or UTC).timestamp() * 1000)
 
     def changed_files(self) -> set[str] | None:
         """Every file the pushed commits touched; None when GitHub listed no commits."""

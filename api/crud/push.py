@@ -90,7 +90,6 @@ def deploy_push(
     if environment is None:
         return None
     author, avatar_url = push.author()
-    authored = push.head_commit.timestamp if push.head_commit else None
     source = crud.GitToBuild(
         git_repository=_fetch_url(app, push.repository, settings),
         git_branch=branch,
@@ -98,7 +97,7 @@ def deploy_push(
         git_commit_message=push.head_commit.message if push.head_commit else None,
         git_commit_author=author,
         git_commit_author_avatar_url=avatar_url,
-        git_commit_timestamp=int(authored.timestamp() * 1000) if authored else None,
+        git_commit_timestamp=push.authored_ms(),
     )
     project = session.get_one(Project, app.project_id)
     start = crud.create_deployment(

@@ -31,3 +31,12 @@ def test_an_email_with_no_github_account_names_no_author() -> None:
     assert Push.model_validate(payload).author() == (None, None)
     payload["head_commit"] = None
     assert Push.model_validate(payload).author() == (None, None)
+
+
+def test_the_commit_time_is_unix_ms_and_a_time_without_a_zone_is_utc() -> None:
+    payload = master_push()  # "2019-05-15T15:19:25Z"
+    assert Push.model_validate(payload).authored_ms() == 1557933565000
+    payload["head_commit"]["timestamp"] = "2019-05-15T17:19:25+02:00"
+    assert Push.model_validate(payload).authored_ms() == 1557933565000
+    payload["head_commit"]["timestamp"] = "2019-05-15T15:19:25"
+    assert Push.model_validate(payload).authored_ms() == 1557933565000
