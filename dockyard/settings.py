@@ -14,6 +14,7 @@ INSECURE_DEFAULT_REFUSED = (
     "DOCKYARD_SECRET_KEY must be set to a random value outside local mode "
     "(DOCKYARD_MODE=production)"
 )
+WILDCARD_PAIR = "DOCKYARD_WILDCARD_CERT and DOCKYARD_WILDCARD_KEY are set together, or neither"
 
 
 class Settings(BaseSettings):
@@ -32,8 +33,31 @@ class Settings(BaseSettings):
 
     api_port: int = 8000
     api_url: str = ""
-    edge_port: int = 8080
+    edge_port: int = 8080  # the edge's plain-HTTP port (80 in production)
+    edge_https_port: int = 8443  # the edge's HTTPS port (443 in production)
+    # Loopback ports of the edge's own control endpoints: Caddy's admin API, and the
+    # region edge's status endpoint (which workers ask whether new routes are live).
+    edge_admin_port: int = 2019
+    edge_control_port: int = 8099
+    # Where a region worker asks its edge whether an environment's routes are live;
+    # empty: no edge to wait for (a worker without one marks deployments ready at once).
+    edge_control_url: str = ""
     bind_host: str = "127.0.0.1"
+
+    # Certificates. "internal": Caddy's own CA (local development, *.localhost); plain
+    # HTTP keeps serving beside HTTPS, as browsers do not trust that CA by default.
+    # "acme": publicly trusted certificates from acme_ca, issued on demand for the names
+    # dockyard serves; plain HTTP redirects to HTTPS. "off": HTTP only.
+    tls: Literal["internal", "acme", "off"] = "internal"
+    acme_ca: str = "https://acme-v02.api.letsencrypt.org/directory"
+    acme_email: str = ""
+    # PEM file of roots to trust when talking to the ACME CA (a private or test CA).
+    acme_ca_roots: Path | None = None
+    # A certificate (and its key) for *.<apex_domain>, served for generated domains.
+    wildcard_cert: Path | None = None
+    wildcard_key: Path | None = None
+    # The hostname at which the edge serves the API and dashboard; empty: not served.
+    api_domain: str = ""
 
     apex_domain: str = "localhost"
     workspace: str = Field(default="local", pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -82,6 +106,8 @@ class Settings(BaseSettings):
             self.api_url = f"http://127.0.0.1:{self.api_port}"
         if self.mode != "local" and self.secret_key == INSECURE_SECRET:
             raise ValueError(INSECURE_DEFAULT_REFUSED)
+        if (self.wildcard_cert is None) != (self.wildcard_key is None):
+            raise ValueError(WILDCARD_PAIR)
         return self
 
     @property
@@ -100,6 +126,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             text = ",".join(str(item) for item in value)
         elif isinstance(value, timedelta):
             text = f"PT{value.total_seconds():g}S"
+        elif value is None:
+            continue
         elif isinstance(value, Path):
             text = str(value.resolve())
         elif isinstance(value, SecretStr):
