@@ -35,6 +35,7 @@ from api.routes import (
     ratelimit,
     ratelimit_overrides,
     root_keys,
+    tls_ask,
     webhooks,
 )
 from api.temporal import TemporalConnection
@@ -65,6 +66,7 @@ ROUTERS = (
     gateway.router,
     build_logs.router,
     webhooks.router,
+    tls_ask.router,
     dashboard.router,
 )
 
