@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from activities.build import BuildActivities
 from activities.build_queue import BuildQueue
 from activities.domains import DomainActivities
+from activities.edge import EdgeActivities
 from activities.instances import InstanceActivities
 from activities.lifecycle import LifecycleActivities
 from activities.records import DeploymentRecords
@@ -74,6 +75,7 @@ def build_workers(
                     domains.assign_domains,
                     routes.finalize,
                     routes.flip_routes,
+                    routes.mark_ready,
                     lifecycle.load_plan,
                     lifecycle.set_status,
                     lifecycle.last_request,
@@ -97,6 +99,7 @@ def build_workers(
     box = SecretBox(settings.secret_key)
     instances = InstanceActivities(sessions, runtime, box, events, settings.instance_host)
     watch = RegionWatch(sessions, runtime, box, events, settings.instance_host)
+    edge = EdgeActivities(settings.edge_control_url)
     for region in settings.regions if regions is None else regions:
         workers.append(
             Worker(
@@ -107,6 +110,7 @@ def build_workers(
                     instances.wait_healthy,
                     instances.remove_instances,
                     watch.watch_region,
+                    edge.wait_for_routes,
                 ],
                 activity_executor=executor,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from dockyard.payloads import (
     EnvironmentInput,
     FinalizeInput,
     FlipRoutesInput,
+    MarkReadyInput,
     RouteChange,
     environment_workflow_id,
 )
@@ -79,7 +81,11 @@ class RouteActivities:
 
     @activity.defn(name="flip routes")
     def flip_routes(self, request: FlipRoutesInput) -> RouteChange:
-        """In one transaction: moving domains, the environment's and the app's current."""
+        """In one transaction: moving domains, the environment's and the app's current.
+
+        With `mark_ready`, the deployment's `ready` is written in the same transaction;
+        without, it waits for `mark_ready` (once every region's edge routes the flip).
+        """
         with self._sessions.begin() as session:
             deployment = session.get_one(Deployment, request.deployment_id)
             environment = session.get_one(Environment, request.environment_id)
@@ -95,19 +101,32 @@ class RouteActivities:
                     app.current_deployment_id = deployment.id
             if request.rolled_back is not None and environment.kind == "production":
                 app.is_rolled_back = request.rolled_back
-            deployment.status = "ready"
-            deployment.finished_at = deployment.finished_at or now_ms()
-            _complete_finalizing(session, deployment.id)
+            if request.mark_ready:
+                _mark_ready(session, deployment)
+        flipped_at = time.time()  # after the commit: an edge that read later sees the flip
         self._events.routes_changed(request.environment_id)
         return RouteChange(
             deployment_id=request.deployment_id,
             previous_deployment_id=previous if previous != request.deployment_id else None,
             took_live=request.take_live,
+            flipped_at=flipped_at,
         )
+
+    @activity.defn(name="mark ready")
+    def mark_ready(self, request: MarkReadyInput) -> None:
+        """Every region's edge routes the deployment's flip: it is `ready`, finalizing done."""
+        with self._sessions.begin() as session:
+            _mark_ready(session, session.get_one(Deployment, request.deployment_id))
+
+
+def _mark_ready(session: Session, deployment: Deployment) -> None:
+    deployment.status = "ready"
+    deployment.finished_at = deployment.finished_at or now_ms()
+    _complete_finalizing(session, deployment.id)
 
 
 def _complete_finalizing(session: Session, deployment_id: str) -> None:
-    """A deployment is ready the moment its routes flip: both are written together."""
+    """The finalizing step ends when the deployment becomes `ready`, in one transaction."""
     step = session.scalar(
         select(DeploymentStep).where(
             DeploymentStep.deployment_id == deployment_id,

@@ -157,6 +157,9 @@ class RouteChange(BaseModel):
     deployment_id: str
     previous_deployment_id: str | None = None
     took_live: bool = True
+    # Unix seconds taken just after the flip committed: an edge whose routes are as of this
+    # time or later serves the new ones. 0: not recorded (flipped by an older worker).
+    flipped_at: float = 0.0
 
 
 class EnvironmentInput(BaseModel):
@@ -172,6 +175,21 @@ class FlipRoutesInput(BaseModel):
     deployment_id: str
     take_live: bool
     rolled_back: bool | None = None  # the app's rolled-back flag after this flip, if it changes
+    # The deployment becomes `ready` in the flip's own transaction; False: later, once every
+    # region's edge routes the flip (MarkReadyInput).
+    mark_ready: bool = True
+
+
+class WaitForRoutesInput(BaseModel):
+    """Wait until the region's edge routes the environment as of the flip, or later."""
+
+    environment_id: str
+    region: str
+    flipped_at: float  # RouteChange.flipped_at
+
+
+class MarkReadyInput(BaseModel):
+    deployment_id: str
 
 
 class SetStatusInput(BaseModel):

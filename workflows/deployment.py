@@ -46,6 +46,9 @@ STARTUP = timedelta(minutes=5)
 # Activities heartbeat every second: a worker killed mid-activity is noticed this fast.
 HEARTBEAT = timedelta(seconds=10)
 QUEUE_WAIT = timedelta(days=1)
+# Finalizing lasts until every region's edge routes the deployment: while an edge is down,
+# the deployment stays `finalizing` (heartbeats still notice a lost worker).
+ROUTES_WAIT = timedelta(days=1)
 
 
 @workflow.defn(name=DEPLOYMENT_WORKFLOW)
@@ -192,7 +195,7 @@ class DeploymentWorkflow:
                 standby_time=deployment.standby_time,
                 preview_idle_time=deployment.preview_idle_time,
             ),
-            start_to_close_timeout=timedelta(minutes=2),
+            start_to_close_timeout=ROUTES_WAIT,
             heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
         )

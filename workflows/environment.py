@@ -5,6 +5,9 @@ under a lock, so two route changes of one environment can never race. It also ow
 environment's clocks: a production deployment replaced as live stays warm for
 `standby_time`, then stops; a preview deployment with no request for `preview_idle_time`
 is archived. Both are durable timers: they survive any restart.
+
+A route change is done once every region's edge routes it: a deployment becomes `ready`,
+and a rollback or promote returns, only then.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.lifecycle import LifecycleActivities
-    from activities.routes import RouteActivities
     from dockyard.payloads import (
         ENVIRONMENT_WORKFLOW,
         DeploymentPlan,
@@ -32,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         LifecycleResult,
         RouteChange,
     )
-    from workflows import instances
+    from workflows import instances, routes
 
 RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 QUICK = timedelta(seconds=30)
@@ -93,7 +95,9 @@ class EnvironmentWorkflow:
     async def finalize(self, request: FinalizeInput) -> RouteChange:
         async with self._lock:
             take_live = not (self._env.production and self._state.rolled_back)
-            change = await self._flip(request.deployment_id, take_live=take_live)
+            change = await self._flip(
+                request.deployment_id, take_live=take_live, regions=request.regions
+            )
             if take_live:
                 self._replace_live(request.deployment_id, request.regions)
             else:
@@ -203,25 +207,38 @@ class EnvironmentWorkflow:
             if started:
                 await instances.start(plan, self._env.queues)
             self._untrack(deployment_id)
-            await self._flip(deployment_id, take_live=True, rolled_back=rolled_back)
-            self._replace_live(deployment_id, [region.name for region in plan.regions])
+            regions = [region.name for region in plan.regions]
+            await self._flip(
+                deployment_id,
+                take_live=True,
+                rolled_back=rolled_back,
+                regions=regions,
+                ready=plan.status == "ready",
+            )
+            self._replace_live(deployment_id, regions)
             self._state.rolled_back = rolled_back and self._env.production
             return self._result(deployment_id, started=started)
 
     async def _flip(
-        self, deployment_id: str, *, take_live: bool, rolled_back: bool | None = None
+        self,
+        deployment_id: str,
+        *,
+        take_live: bool,
+        regions: list[str],
+        rolled_back: bool | None = None,
+        ready: bool = False,
     ) -> RouteChange:
-        return await workflow.execute_activity_method(
-            RouteActivities.flip_routes,
+        """`regions`: the deployment's; live's edges route the environment too."""
+        return await routes.flip(
             FlipRoutesInput(
                 environment_id=self._env.environment_id,
                 deployment_id=deployment_id,
                 take_live=take_live,
                 rolled_back=rolled_back,
             ),
-            start_to_close_timeout=QUICK,
-            retry_policy=RETRY,
-            summary="finalize: flip routes",
+            queues=self._env.queues,
+            regions=[*regions, *self._state.live_regions],
+            ready=ready,
         )
 
     def _replace_live(self, deployment_id: str, regions: list[str]) -> None:
