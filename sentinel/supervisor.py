@@ -1,35 +1,38 @@
-"""The edge supervises its region's Sentinel replicas: child processes, per environment.
+"""The edge supervises its region's Sentinel replicas: processes, per environment.
 
-Why child processes of the edge, rather than Docker containers with a restart policy:
+Why processes of the edge, rather than Docker containers with a restart policy:
 - Isolation is what the issue asks of a replica, and a process gives it: its own
-  interpreter, memory, config and caches, so a broken policy or a crash in a preview
-  cannot touch production's replicas.
-- It works wherever the edge works: under `dockyard dev` (which runs `python -m
-  sentinel`), in tests, in the compose stack, with no image to build or pull and no
-  Docker socket for the edge.
-- The edge must know which replicas are up to route to them; as their parent it learns
-  of an exit at once (no polling a Docker API) and restarts the replica on the same
-  port, so routes stay valid even while the database is unreachable.
+  memory, config and caches, so a broken policy or a crash in a preview cannot touch
+  production's replicas.
+- It works wherever the edge works: under `dockyard dev`, in tests, in the compose
+  stack, with no image to build or pull and no Docker socket for the edge.
+- Replicas are forked from one warm process per region (sentinel.forks), so a replica
+  starts in a fraction of a second and shares the imported code and warm caches
+  copy-on-write. Each is still the edge's own child: it learns of an exit at once (no
+  polling a Docker API) and restarts the replica on the same port, so routes stay valid
+  even while the database is unreachable.
 - Provisioning needs no deploy step: every second the supervisor reads the wanted count
   per environment (3 for production, 1 for a preview, more if gateway.updateSettings
   raised it) and starts or stops replicas to match. A new environment has replicas
-  within a second of its row being committed, whoever created it.
+  within a second or so of its row being committed, whoever created it.
 
-A replica counts as healthy while its process runs and its /healthz answers 200; only
-healthy replicas receive traffic. A replica that exits is restarted after a back-off
-(RESTART_DELAYS), reset once it has stayed up for STABLE_SECONDS. Replicas watch their
-parent and exit when the edge is gone, so an edge killed outright leaves none behind.
+A replica counts as healthy while its process runs and its /healthz answers 200; the
+edge routes to healthy ones. Every address assigned to an environment stays the same
+while its replica restarts (`assigned`), and `routes_as_of` says as of when every wanted
+replica of an environment has read its routes. A replica that exits is restarted after a
+back-off (RESTART_DELAYS), reset once it has stayed up for STABLE_SECONDS. Replicas die
+with the edge (sentinel.forks), so an edge killed outright leaves none behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-import os
 import socket
-import sys
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -38,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.keyspaces import EnvironmentGateway
 from dockyard.models import Environment
+from sentinel.forks import ForkedProcess, ForkFailed, ForkServer, become_subreaper, end
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +50,9 @@ PREVIEW_REPLICAS = 1
 RESTART_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 STABLE_SECONDS = 10.0
 HEALTH_TIMEOUT = 1.0
-STOP_GRACE = 5.0
+# A starting replica is probed this often, so traffic reaches it as soon as it answers.
+STARTING_PROBE_SECONDS = 0.01
+STARTS_KEPT = 200
 
 
 def wanted_replicas(sessions: sessionmaker[Session]) -> dict[str, int]:
@@ -77,13 +83,21 @@ class Replica:
     environment_id: str
     slot: int
     port: int
-    process: asyncio.subprocess.Process | None = None
+    process: ForkedProcess | None = None
     healthy: bool = False
-    started_at: float = 0.0
+    started_at: float = 0.0  # when it was last forked
+    starting: bool = False  # forked, and not yet healthy since
+    routes_as_of: float | None = None  # its /healthz routesAsOf, while healthy
     failures: int = 0  # exits in a row that came before STABLE_SECONDS
     restarts: int = 0
     stopping: bool = False
     watcher: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    routes_as_of: float | None = None
 
 
 class Supervisor:
@@ -97,28 +111,62 @@ class Supervisor:
         interval: float = 1.0,
         health_interval: float = 0.5,
     ) -> None:
+        """`environment`: the fork server's (and so every replica's) process environment,
+        settings included."""
         self._wanted = wanted
-        self._environment = dict(environment)
         self._host = host
         self.on_change = on_change
         self._interval = interval
         self._health_interval = health_interval
+        self.forks = ForkServer(environment)
         self.replicas: dict[tuple[str, int], Replica] = {}
         self.loaded = False
+        self.start_seconds: deque[float] = deque(maxlen=STARTS_KEPT)  # fork -> healthy
         self._stopping: set[asyncio.Task[None]] = set()
 
+    def _of(self, environment_id: str) -> list[Replica]:
+        return [
+            replica
+            for (environment, _), replica in sorted(self.replicas.items())
+            if environment == environment_id
+        ]
+
     def addresses(self, environment_id: str) -> tuple[str, ...]:
+        """The healthy replicas of an environment."""
         return tuple(
             f"{self._host}:{replica.port}"
-            for (environment, _), replica in sorted(self.replicas.items())
-            if environment == environment_id and replica.healthy
+            for replica in self._of(environment_id)
+            if replica.healthy
         )
+
+    def assigned(self, environment_id: str) -> tuple[str, ...]:
+        """Every replica of an environment, healthy or not: each keeps its address while
+        it restarts, so a proxy can list them all and let its health checks choose."""
+        return tuple(f"{self._host}:{replica.port}" for replica in self._of(environment_id))
+
+    def routes_as_of(self, environment_id: str) -> float | None:
+        """When every wanted replica of the environment is healthy: the oldest time as of
+        which one of them read its routes (changes committed before it are served
+        everywhere). None while any is missing, starting or down."""
+        replicas = self._of(environment_id)
+        times = [replica.routes_as_of for replica in replicas if replica.healthy]
+        if not replicas or len(times) < len(replicas) or None in times:
+            return None
+        return min(as_of for as_of in times if as_of is not None)
 
     def summary(self) -> dict[str, object]:
         healthy = sum(replica.healthy for replica in self.replicas.values())
-        return {"replicas": len(self.replicas), "healthyReplicas": healthy}
+        starts = self.start_seconds
+        return {
+            "replicas": len(self.replicas),
+            "healthyReplicas": healthy,
+            "replicaStartMs": round(1000 * sum(starts) / len(starts), 1) if starts else None,
+            "forkServer": {"pid": self.forks.pid, "starts": self.forks.starts},
+        }
 
     async def run(self) -> None:
+        become_subreaper()  # so that every replica the fork server makes is our child
+        forks = asyncio.create_task(self.forks.run())
         health = asyncio.create_task(self._check_health())
         try:
             while True:
@@ -136,6 +184,9 @@ class Supervisor:
             with contextlib.suppress(asyncio.CancelledError):
                 await health
             await self.stop_all()
+            forks.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forks
 
     def _reconcile(self, wanted: Mapping[str, int]) -> None:
         for (environment_id, slot), replica in list(self.replicas.items()):
@@ -151,37 +202,32 @@ class Supervisor:
                     replica = Replica(environment_id, slot, free_port(self._host))
                     self.replicas[(environment_id, slot)] = replica
                     replica.watcher = asyncio.create_task(self._keep_running(replica))
-
-    def command(self, replica: Replica) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "sentinel.replica",
-            "--environment",
-            replica.environment_id,
-            "--slot",
-            str(replica.slot),
-            "--port",
-            str(replica.port),
-            "--parent",
-            str(os.getpid()),
-        ]
+                    self.on_change()
 
     async def _keep_running(self, replica: Replica) -> None:
         while not replica.stopping:
             replica.started_at = time.monotonic()
-            replica.process = await asyncio.create_subprocess_exec(
-                *self.command(replica), env=self._environment
-            )
+            replica.starting = True
+            try:
+                replica.process = await self.forks.fork(
+                    replica.environment_id, replica.slot, host=self._host, port=replica.port
+                )
+            except ForkFailed as error:
+                log.warning("sentinel replica %s/%d not started: %s", replica.environment_id,
+                            replica.slot, error)  # fmt: skip
+                await asyncio.sleep(RESTART_DELAYS[1])
+                continue
+            starting = asyncio.create_task(self._until_healthy(replica))
             code = await replica.process.wait()
-            replica.healthy = False
-            self.on_change()
+            starting.cancel()
+            self._set_health(replica, Health(False))
             if replica.stopping:
                 return
             lived = time.monotonic() - replica.started_at
             replica.failures = 0 if lived >= STABLE_SECONDS else replica.failures + 1
             if replica.failures >= 3:
                 replica.port = free_port(self._host)  # its port may have been taken meanwhile
+                self.on_change()
             delay = RESTART_DELAYS[min(replica.failures, len(RESTART_DELAYS) - 1)]
             log.warning(
                 "sentinel replica %s/%d exited with %s; restarting in %.1f s",
@@ -193,50 +239,70 @@ class Supervisor:
             replica.restarts += 1
             await asyncio.sleep(delay)
 
+    async def _until_healthy(self, replica: Replica) -> None:
+        """Probe a starting replica closely: it takes traffic the moment it answers."""
+        process = replica.process
+        while process is not None and process.returncode is None and not replica.stopping:
+            health = await self._probe(replica)
+            if health.healthy:
+                self._set_health(replica, health)
+                return
+            await asyncio.sleep(STARTING_PROBE_SECONDS)
+
+    def _set_health(self, replica: Replica, health: Health) -> None:
+        replica.routes_as_of = health.routes_as_of
+        if replica.healthy == health.healthy or (health.healthy and replica.stopping):
+            return
+        replica.healthy = health.healthy
+        if health.healthy and replica.starting:
+            replica.starting = False
+            took = time.monotonic() - replica.started_at
+            self.start_seconds.append(took)
+            log.info("sentinel replica %s/%d serving %.0f ms after its fork",
+                     replica.environment_id, replica.slot, 1000 * took)  # fmt: skip
+        self.on_change()
+
     async def _check_health(self) -> None:
         while True:
             replicas = list(self.replicas.values())
             results = await asyncio.gather(*(self._probe(replica) for replica in replicas))
-            changed = False
-            for replica, healthy in zip(replicas, results, strict=True):
-                if replica.healthy != healthy and not replica.stopping:
-                    replica.healthy = healthy
-                    changed = True
-            if changed:
-                self.on_change()
+            for replica, health in zip(replicas, results, strict=True):
+                if not replica.stopping:
+                    self._set_health(replica, health)
             await asyncio.sleep(self._health_interval)
 
-    async def _probe(self, replica: Replica) -> bool:
-        if replica.process is None or replica.process.returncode is not None:
-            return False
+    async def _probe(self, replica: Replica) -> Health:
+        """GET /healthz on an IP host: 200 means healthy; its routesAsOf comes along."""
+        process = replica.process
+        if process is None or process.returncode is not None:
+            return Health(False)
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self._host, replica.port), HEALTH_TIMEOUT
             )
         except (OSError, TimeoutError):
-            return False
+            return Health(False)
         try:
             writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            status_line = await asyncio.wait_for(reader.readline(), HEALTH_TIMEOUT)
-            return status_line.split(b" ")[1:2] == [b"200"]
+            answer = await asyncio.wait_for(reader.read(), HEALTH_TIMEOUT)
         except (OSError, TimeoutError):
-            return False
+            return Health(False)
         finally:
             writer.close()
+        head, _, body = answer.partition(b"\r\n\r\n")
+        if head.split(b" ")[1:2] != [b"200"]:
+            return Health(False)
+        try:
+            as_of = json.loads(body).get("routesAsOf")
+        except ValueError:
+            as_of = None
+        return Health(True, float(as_of) if isinstance(as_of, int | float) else None)
 
     async def _stop(self, replica: Replica) -> None:
         replica.stopping = True
         replica.healthy = False
-        process = replica.process
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), STOP_GRACE)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+        if replica.process is not None:
+            await end(replica.process)
         if replica.watcher is not None:
             replica.watcher.cancel()
 
