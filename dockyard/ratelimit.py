@@ -1,12 +1,19 @@
 """Fixed-window rate limits, exact across every process that shares one Redis.
 
 One Lua script does the whole decision inside Redis, so concurrent callers (three
-Sentinel replicas, the API) can never both take the last unit: the (limit+1)th request
-of a window is refused, always. The window is cut from Redis's own clock (TIME), so
+Sentinel replicas, the API) can never both take the last unit: the counter of a window
+never grants more than `limit` units. The window is cut from Redis's own clock (TIME), so
 callers on machines with skewed clocks still agree on where a window starts. A refused
 request costs nothing: its cost is not added.
 
-Sentinel replicas run the same script through their own pipelined connection
+The same script also leases: besides the units a request needs now, a caller may ask for
+`spare` units to spend later without asking again (a Sentinel replica does, see
+sentinel.limits for what that guarantees), and give back units it did not spend. A
+spare grant is at most 1/LEASE_SHARE of what is left in the window, so the last units of
+a window are handed out one request at a time. The API asks for no spare units: its
+answers (`remaining` included) are exact, counting units leased to replicas as taken.
+
+Sentinel replicas run the script through their own pipelined connection
 (sentinel.redis_pipe); the API uses redis-py (RateLimiter below).
 
 When Redis cannot be reached, counting falls back to this process alone (LocalWindows):
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import redis
 from redis.exceptions import RedisError
@@ -29,25 +36,50 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "dockyard:rl:"
 RETRY_SECONDS = 1.0
 
-# KEYS[1] the counter's name; ARGV limit, window (ms), cost. Returns {passed, used, reset}.
+# A spare grant is at most this share of what is left of the window (1/LEASE_SHARE).
+LEASE_SHARE = 100
+
+# KEYS[1] the counter's name; ARGV limit, window (ms), need, spare, share, returned,
+# returned_start. First `returned` units of the window that started at `returned_start`
+# go back (when that window is still the current one). Then: refused when fewer than
+# `need` units are left; else `need` plus up to `spare` more units, but no more spare
+# ones than 1/share of what is left after `need`.
+# Returns {passed, used, reset, now, granted}: `used` counts every unit granted in this
+# window, reset is when it ends (unix ms), now is Redis's clock.
 SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local limit, window, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local need, spare, share = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local returned, returned_start = tonumber(ARGV[6]), tonumber(ARGV[7])
 local start = now - (now % window)
 local key = KEYS[1] .. ':' .. start
-local used = tonumber(redis.call('GET', key) or '0')
-if used + cost > limit then return {0, used, start + window} end
-if cost > 0 then
-  used = redis.call('INCRBY', key, cost)
-  if used == cost then redis.call('PEXPIRE', key, window + 1000) end
+if returned > 0 and returned_start == start and redis.call('EXISTS', key) == 1 then
+  redis.call('DECRBY', key, returned)
 end
-return {1, used, start + window}
+local used = tonumber(redis.call('GET', key) or '0')
+local left = limit - used
+if need > left then return {0, used, start + window, now, 0} end
+local grant = need + math.max(0, math.min(spare, math.floor((left - need) / share)))
+if grant > 0 then
+  used = redis.call('INCRBY', key, grant)
+  if used == grant then redis.call('PEXPIRE', key, window + 1000) end
+end
+return {1, used, start + window, now, grant}
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+def script_args(
+    limit: int, window_ms: int, need: int, *, spare: int = 0, returned: int = 0, start: int = 0
+) -> list[int]:
+    """SCRIPT's ARGV: take `need` units (and up to `spare` more), after giving back
+    `returned` units of the window that started at `start`."""
+    return [limit, window_ms, need, spare, LEASE_SHARE, returned, start]
+
+
+class Decision(NamedTuple):
+    """One rate-limit answer. A tuple: made for every request a replica admits."""
+
     passed: bool
     limit: int
     remaining: int
@@ -64,7 +96,7 @@ def counter_key(*parts: str) -> str:
 
 
 def decision_from(limit: int, result: list[int], *, shared: bool = True) -> Decision:
-    passed, used, reset = (int(value) for value in result)
+    passed, used, reset = (int(value) for value in result[:3])
     return Decision(bool(passed), limit, max(0, limit - used), reset, shared)
 
 
@@ -115,7 +147,8 @@ class RateLimiter(Fallback):
     def take(self, key: str, limit: int, window_ms: int, cost: int = 1) -> Decision:
         if self.shared:
             try:
-                return decision_from(limit, self._script(keys=[key], args=[limit, window_ms, cost]))
+                args = script_args(limit, window_ms, cost)
+                return decision_from(limit, self._script(keys=[key], args=args))
             except (RedisError, OSError) as error:
                 self.failed(error)
         return self.local.take(key, limit, window_ms, cost)

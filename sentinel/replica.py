@@ -111,7 +111,7 @@ def create_replica(
     gateway = Gateway(
         environment_id=environment_id, keys=keys, limiter=limiter, spend_credits=spend
     )
-    tasks = []
+    tasks = [limiter.run]
     traffic = TrafficRecorder(redis_url) if redis_url else None
     if traffic is not None:
         tasks.append(traffic.run)
