@@ -30,7 +30,7 @@ from sentinel.balancer import Balancer
 from sentinel.headers import adopt_forwarded
 from sentinel.options import EdgeOptions
 from sentinel.paths import resolve_in_scope
-from sentinel.policies import PolicyChain, prepare
+from sentinel.policies import PolicyChain, prepare, with_headers
 from sentinel.proxy import Proxy
 from sentinel.route_events import follow_route_changes
 from sentinel.route_keeper import RouteKeeper
@@ -154,7 +154,9 @@ class Edge:
             return
         if self._trust_forwarded:
             adopt_forwarded(scope)
-        route = await self._route_waiting(host)
+        route = self._route(host)
+        if isinstance(route, Response) and self._unavailable is not None:
+            route = await self._route_waiting(host)
         if isinstance(route, Response):
             await route(scope, receive, send)
             return
@@ -164,14 +166,15 @@ class Edge:
             return
         if self._on_request is not None:
             self._on_request(route)
+        added: list[tuple[bytes, bytes]] = []
         if self.policies:
             rejection = await self.policies.evaluate(Request(scope, receive), route)
-            receive, send = prepare(scope, receive, send)
+            receive, send, added = prepare(scope, receive, send)
             if rejection is not None:
-                await rejection(scope, receive, send)
+                await rejection(scope, receive, with_headers(added, send) if added else send)
                 return
         assert self._proxy is not None, "the edge serves requests only after its lifespan start"
-        await self._proxy.forward(scope, receive, send, route, host_header)
+        await self._proxy.forward(scope, receive, send, route, host_header, added)
 
     def _too_large(self, scope: Scope) -> Response | None:
         """413 for a body announced larger than the limit; a chunked body is cut instead."""

@@ -20,6 +20,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
@@ -130,7 +131,7 @@ class Gateway(PolicyChain):
 
     async def evaluate(self, connection: HTTPConnection, route: Route) -> Response | None:
         scope = connection.scope
-        if any(name == PRINCIPAL for name, _ in scope["headers"]):
+        if PRINCIPAL in map(itemgetter(0), scope["headers"]):
             scope["headers"] = [h for h in scope["headers"] if h[0] != PRINCIPAL]
         compiled = self._deployments.get(route.deployment_id)
         if compiled is None:
@@ -151,8 +152,8 @@ class Gateway(PolicyChain):
             rejection = await gate.rule.check(exchange)
             if rejection is not None:
                 return rejection
-        if exchange.principal is not None:
-            value = exchange.principal_json or _encode(exchange.principal)
+        if exchange.identified:
+            value = exchange.principal_json or _encode(exchange.principal or {})
             scope["headers"] = [*scope["headers"], (PRINCIPAL, value)]
         tightest = exchange.tightest()
         if tightest is not None:

@@ -123,9 +123,18 @@ def downstream_response_headers(
     `headers` are raw (any case) as the instance sent them. Content-Length is kept, so the
     edge's server frames the body the same way; Transfer-Encoding is its own business.
     """
-    lowered = [(name.lower(), value) for name, value in headers]
-    dropped = _dropped(HOP_BY_HOP, lowered)
-    return [(name, value) for name, value in lowered if name not in dropped]
+    kept: list[tuple[bytes, bytes]] = []
+    connection = b""
+    for name, value in headers:
+        name = name.lower()
+        if name not in HOP_BY_HOP:
+            kept.append((name, value))
+        elif name == b"connection":
+            connection = connection + b"," + value if connection else value
+    if connection and connection.lower() not in _PLAIN_CONNECTION:
+        named = _connection_tokens([(b"connection", connection)])
+        kept = [(name, value) for name, value in kept if name not in named]
+    return kept
 
 
 def adopt_forwarded(scope: Scope) -> None:

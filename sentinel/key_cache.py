@@ -44,10 +44,18 @@ class KeyCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def get(self, key_hash: str) -> KeyRecord | None:
+    def cached(self, key_hash: str) -> tuple[bool, KeyRecord | None]:
+        """(True, the record) when the cache may answer without the database."""
         entry = self._entries.get(key_hash)
         if entry is not None and (self.pushed or time.monotonic() - entry[1] < UNTRUSTED_SECONDS):
-            return entry[0]
+            return True, entry[0]
+        return False, None
+
+    async def get(self, key_hash: str) -> KeyRecord | None:
+        cached, record = self.cached(key_hash)
+        if cached:
+            return record
+        entry = self._entries.get(key_hash)
         generation = self._generation
         loading = self._loading.get(key_hash)
         if loading is None:

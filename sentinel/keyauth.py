@@ -21,6 +21,7 @@ from dockyard.permission_query import Query, parse
 from sentinel import problems
 from sentinel.key_cache import KeyCache, KeysUnavailable
 from sentinel.limits import Limiter, limited
+from sentinel.matching import RequestView
 from sentinel.rules import Exchange
 
 MISSING = "an API key is required: send it as {where}"
@@ -48,6 +49,7 @@ class Keyauth:
     ) -> None:
         self._keyspaces = tuple(spec["keyspaces"])
         self._locations = list(spec.get("locations") or [{"bearer": {}}])
+        self._finders = tuple(_finder(location) for location in self._locations)
         self._query: Query | None = (
             parse(spec["permissionQuery"]) if spec.get("permissionQuery") else None
         )
@@ -62,46 +64,37 @@ class Keyauth:
         self._missing.headers["www-authenticate"] = "Bearer"
 
     def locate(self, exchange: Exchange) -> str | None:
-        view = exchange.view
-        for location in self._locations:
-            if "bearer" in location:
-                value = view.header("authorization")
-                if value and value[:7].lower() == "bearer ":
-                    return value[7:].strip() or None
-            elif "header" in location:
-                value = view.header(str(location["header"]["name"]).lower())
-                strip = location["header"].get("stripPrefix") or ""
-                if value and strip and value.startswith(strip):
-                    value = value[len(strip) :]
-                if value:
-                    return value.strip()
-            else:
-                value = view.query(str(location["queryParam"]["name"]))
-                if value:
-                    return value
+        for find in self._finders:
+            key = find(exchange.view)
+            if key:
+                return key
         return None
 
     async def check(self, exchange: Exchange) -> Response | None:
         key = self.locate(exchange)
         if key is None:
             return self._missing
-        try:
-            record = await self._keys.get(hashlib.sha256(key.encode()).hexdigest())
-        except KeysUnavailable:
-            return problems.Problem(503, "key_unverifiable", UNAVAILABLE)
+        key_hash = hashlib.sha256(key.encode()).hexdigest()
+        cached, record = self._keys.cached(key_hash)
+        if not cached:
+            try:
+                record = await self._keys.get(key_hash)
+            except KeysUnavailable:
+                return problems.Problem(503, "key_unverifiable", UNAVAILABLE)
         code = checks.precheck(
             record, now_ms=checks.now_ms(), keyspaces=self._keyspaces, query=self._query
         )
         if code is not None or record is None:
             status, detail = REJECTED[code or checks.NOT_FOUND]
             return problems.Problem(status, code.lower() if code else "not_found", detail)
-        for check in checks.limit_checks(record, self._ratelimits):
-            decision = await self._limiter.take(
-                check.counter, check.limit, check.duration, check.cost
-            )
-            exchange.decisions.append(decision)
-            if not decision.passed:
-                return limited(decision, KEY_LIMITED.format(name=check.name))
+        if self._ratelimits or record.ratelimits or record.identity_ratelimits:
+            for check in checks.limit_checks(record, self._ratelimits):
+                decision = await self._limiter.take(
+                    check.counter, check.limit, check.duration, check.cost
+                )
+                exchange.decisions.append(decision)
+                if not decision.passed:
+                    return limited(decision, KEY_LIMITED.format(name=check.name))
         if record.limited_credits and self._cost > 0:
             try:
                 spent, _ = await asyncio.to_thread(self._spend, record.id, self._cost)
@@ -109,7 +102,7 @@ class Keyauth:
                 return problems.Problem(503, "key_unverifiable", UNAVAILABLE)
             if not spent:
                 return _spent()
-        exchange.identify(record.principal(), record.principal_json)
+        exchange.identify(record.principal, record.principal_json)
         return None
 
 
@@ -127,3 +120,40 @@ def _describe(locations: list[dict[str, Any]]) -> str:
         else:
             where.append(f"the `{location['queryParam']['name']}` query parameter")
     return " or ".join(where)
+
+
+Finder = Callable[[RequestView], str | None]
+
+
+def _finder(location: dict[str, Any]) -> Finder:
+    """How to find the key in one of the policy's locations."""
+    if "bearer" in location:
+        return _bearer
+    if "header" in location:
+        name = str(location["header"]["name"]).lower().encode("latin-1")
+        strip = location["header"].get("stripPrefix") or ""
+
+        def in_header(view: RequestView) -> str | None:
+            value = _first(view, name)
+            if value and strip and value.startswith(strip):
+                value = value[len(strip) :]
+            return value.strip() if value else None
+
+        return in_header
+    param = str(location["queryParam"]["name"])
+    return lambda view: view.query(param) or None
+
+
+def _first(view: RequestView, name: bytes) -> str | None:
+    """A header's first value; a scan, cheaper than RequestView's table for one name."""
+    for key, value in view.scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _bearer(view: RequestView) -> str | None:
+    value = _first(view, b"authorization")
+    if value and value[:7].lower() == "bearer ":
+        return value[7:].strip() or None
+    return None

@@ -97,18 +97,20 @@ async def read_body(connection: HTTPConnection, limit: int) -> bytes | None:
     return slot["body"]  # type: ignore[no-any-return]
 
 
-def prepare(scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:
-    """The receive and send that carry out what the policies left in the exchange."""
+def prepare(
+    scope: Scope, receive: Receive, send: Send
+) -> tuple[Receive, Send, list[tuple[bytes, bytes]]]:
+    """The receive and send that carry out what the policies left in the exchange, and the
+    response headers they add: whoever answers adds those (a Response through
+    `with_headers`, the proxy to the instance's own headers)."""
     slot: dict[str, Any] | None = scope.get(EXCHANGE)
     if not slot:
-        return receive, send
+        return receive, send, []
     if slot.get("body") is not None:
         receive = _replay(slot["body"], receive)
     for send_filter in slot.get("filters", ()):
         send = send_filter(send)
-    if slot.get("headers"):
-        send = _with_headers(slot["headers"], send)
-    return receive, send
+    return receive, send, slot.get("headers") or []
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -124,10 +126,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _with_headers(headers: list[tuple[bytes, bytes]], send: Send) -> Send:
-    async def with_headers(message: Message) -> None:
+def with_headers(headers: list[tuple[bytes, bytes]], send: Send) -> Send:
+    """`send`, adding these headers to the response's start."""
+
+    async def adding(message: Message) -> None:
         if message["type"] == "http.response.start":
             message = {**message, "headers": [*message.get("headers", ()), *headers]}
         await send(message)
 
-    return with_headers
+    return adding

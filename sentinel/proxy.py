@@ -21,11 +21,13 @@ import logging
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from sentinel import problems
 from sentinel.balancer import Balancer
 from sentinel.headers import downstream_response_headers, upstream_request_headers
+from sentinel.policies import with_headers
 from sentinel.routing import Route
 from sentinel.upstream import UpstreamConnection, UpstreamError, UpstreamTimeout, request_head
 from sentinel.upstream_pool import ConnectFailed, UpstreamPool
@@ -53,10 +55,14 @@ class RequestBody:
         self.started = False
         self.client_gone = False
         self.too_large = False
-        self.chunked = any(name == b"transfer-encoding" for name, _ in headers)
-        self.complete = not self.chunked and not any(
-            name == b"content-length" and value.strip() != b"0" for name, value in headers
-        )
+        self.chunked = False
+        announced = False  # a Content-Length other than 0
+        for name, value in headers:
+            if name == b"transfer-encoding":
+                self.chunked = True
+            elif name == b"content-length" and value.strip() != b"0":
+                announced = True
+        self.complete = not self.chunked and not announced
 
     async def chunks(self) -> AsyncIterator[bytes]:
         self.started = True
@@ -90,8 +96,15 @@ class Proxy:
         self._max_body_bytes = max_body_bytes
 
     async def forward(
-        self, scope: Scope, receive: Receive, send: Send, route: Route, host: bytes | None
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: Route,
+        host: bytes | None,
+        added: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
+        """`added`: response headers for the client besides the instance's (the policies')."""
         body = RequestBody(receive, scope["headers"], self._max_body_bytes)
         client = scope.get("client")
         headers = upstream_request_headers(
@@ -124,21 +137,22 @@ class Proxy:
             except UpstreamTimeout:
                 seconds = self._pool.read_timeout
                 problem = problems.upstream_timeout(route.hostname, route.deployment_id, seconds)
-                await problem(scope, receive, send)
+                await _answer(problem, scope, receive, send, added)
                 return
             except UpstreamError as error:
                 if body.too_large:
-                    await problems.body_too_large(self._max_body_bytes or 0)(scope, receive, send)
+                    problem = problems.body_too_large(self._max_body_bytes or 0)
+                    await _answer(problem, scope, receive, send, added)
                     return
                 if body.client_gone:
                     return
                 reason = str(error)
                 problem = problems.upstream_failed(route.hostname, route.deployment_id, reason)
-                await problem(scope, receive, send)
+                await _answer(problem, scope, receive, send, added)
                 return
             self._balancer.restore(address)
             try:
-                await _relay(upstream, receive, send, body)
+                await _relay(upstream, receive, send, body, added)
             finally:
                 if sender is not None and not sender.done():
                     # The instance answered without reading the whole body.
@@ -151,19 +165,30 @@ class Proxy:
             problem = problems.upstream_timeout(route.hostname, route.deployment_id, seconds)
         else:
             problem = problems.all_instances_failed(route.hostname, route.deployment_id)
-        await problem(scope, receive, send)
+        await _answer(problem, scope, receive, send, added)
+
+
+async def _answer(
+    problem: Response,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    added: list[tuple[bytes, bytes]] | None,
+) -> None:
+    await problem(scope, receive, with_headers(added, send) if added else send)
 
 
 async def _relay(
-    upstream: UpstreamConnection, receive: Receive, send: Send, body: RequestBody
+    upstream: UpstreamConnection,
+    receive: Receive,
+    send: Send,
+    body: RequestBody,
+    added: list[tuple[bytes, bytes]] | None,
 ) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": upstream.status,
-            "headers": downstream_response_headers(upstream.headers),
-        }
-    )
+    headers = downstream_response_headers(upstream.headers)
+    if added:
+        headers.extend(added)
+    await send({"type": "http.response.start", "status": upstream.status, "headers": headers})
     watcher: asyncio.Task[None] | None = None
     try:
         chunk = await upstream.read()

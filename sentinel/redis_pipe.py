@@ -46,6 +46,8 @@ def encode(*args: bytes | str | int) -> bytes:
 
 class _Connection(asyncio.Protocol):
     def __init__(self, timeout: float) -> None:
+        # Made inside the loop; kept, as asking asyncio for it costs a getpid() each time.
+        self._loop = asyncio.get_running_loop()
         self._timeout = timeout
         self._reader = hiredis.Reader()
         self._waiting: deque[asyncio.Future[Any]] = deque()
@@ -82,7 +84,7 @@ class _Connection(asyncio.Protocol):
                 waiter.set_exception(RedisUnavailable(str(exc or "connection closed")))
 
     def call(self, command: bytes) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         waiter: asyncio.Future[Any] = loop.create_future()
         self._waiting.append(waiter)
         self._sent_at.append(loop.time())
@@ -96,7 +98,7 @@ class _Connection(asyncio.Protocol):
 
     def _check(self) -> None:
         """Drop the connection when the oldest call has waited too long."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         self._watchdog = None
         if self._sent_at and loop.time() - self._sent_at[0] >= self._timeout:
             self.close()

@@ -8,7 +8,7 @@ limit closest to running out) it puts on the Exchange.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from starlette.requests import HTTPConnection
@@ -25,25 +25,55 @@ IP_DENIED = "requests from {ip} are not allowed by the gateway policy '{policy}'
 RATE_LIMITED = "too many requests: the limit of policy '{policy}' is {limit} per {window:g} s"
 
 
-@dataclass
 class Exchange:
     """One request on its way through the policies."""
 
-    connection: HTTPConnection
-    view: RequestView
-    route: Route
-    principal: dict[str, Any] | None = None
-    principal_json: bytes | None = None  # the principal already encoded, when known
-    decisions: list[Decision] = field(default_factory=list)
+    __slots__ = (
+        "_made",
+        "_principal",
+        "connection",
+        "decisions",
+        "principal_json",
+        "route",
+        "view",
+    )
 
-    def identify(self, principal: dict[str, Any], encoded: bytes | None = None) -> None:
-        """Who the request speaks for, from here on; `encoded` when already JSON."""
-        self.principal = principal
+    def __init__(self, connection: HTTPConnection, view: RequestView, route: Route) -> None:
+        self.connection = connection
+        self.view = view
+        self.route = route
+        self.decisions: list[Decision] = []
+        self.principal_json: bytes | None = None  # the principal already encoded, when known
+        self._principal: dict[str, Any] | None = None
+        self._made: Callable[[], dict[str, Any]] | None = None
+
+    @property
+    def principal(self) -> dict[str, Any] | None:
+        """Who the request speaks for, once a rule identified it."""
+        if self._principal is None and self._made is not None:
+            self._principal = self._made()
+        return self._principal
+
+    @property
+    def identified(self) -> bool:
+        return self._principal is not None or self._made is not None
+
+    def identify(
+        self, principal: dict[str, Any] | Callable[[], dict[str, Any]], encoded: bytes | None = None
+    ) -> None:
+        """Who the request speaks for, from here on: the principal, or what makes it (built
+        only if a later rule reads it); `encoded` when it is already JSON."""
+        if callable(principal):
+            self._principal, self._made = None, principal
+        else:
+            self._principal, self._made = principal, None
         self.principal_json = encoded
 
     def tightest(self) -> Decision | None:
         """The rate limit closest to refusing; the one the response headers report."""
-        return min(self.decisions, key=lambda d: d.remaining) if self.decisions else None
+        if len(self.decisions) < 2:
+            return self.decisions[0] if self.decisions else None
+        return min(self.decisions, key=lambda d: d.remaining)
 
 
 class Rule(Protocol):
@@ -93,7 +123,7 @@ class Ratelimit:
         self._policy = policy
         self._limit = int(spec["limit"])
         self._window = int(spec["windowMs"])
-        self._sources = list(spec["identifiers"])
+        self._parts = tuple(_identifier_part(source) for source in spec["identifiers"])
         self._limiter = limiter
         self._prefix = counter_key("policy", scope, policy_id)
         self._detail = RATE_LIMITED.format(
@@ -101,19 +131,9 @@ class Ratelimit:
         )
 
     def _identifier(self, exchange: Exchange) -> str:
-        parts = []
-        for source in self._sources:
-            if "remoteIp" in source:
-                parts.append(exchange.view.client_ip)
-            elif "header" in source:
-                parts.append(exchange.view.header(str(source["header"]["name"]).lower()) or "")
-            elif "authenticatedSubject" in source:
-                parts.append(str((exchange.principal or {}).get("subject", "")))
-            elif "path" in source:
-                parts.append(exchange.view.path)
-            else:
-                parts.append(principal_field(exchange.principal, source["principalField"]["path"]))
-        return "\x1f".join(parts)
+        if len(self._parts) == 1:
+            return self._parts[0](exchange)
+        return "\x1f".join(part(exchange) for part in self._parts)
 
     async def check(self, exchange: Exchange) -> Response | None:
         key = f"{self._prefix}:{self._identifier(exchange)}"
@@ -122,3 +142,18 @@ class Ratelimit:
         if not decision.passed:
             return limited(decision, self._detail)
         return None
+
+
+def _identifier_part(source: dict[str, Any]) -> Callable[[Exchange], str]:
+    """What one identifier source takes from a request."""
+    if "remoteIp" in source:
+        return lambda exchange: exchange.view.client_ip
+    if "header" in source:
+        name = str(source["header"]["name"]).lower()
+        return lambda exchange: exchange.view.header(name) or ""
+    if "authenticatedSubject" in source:
+        return lambda exchange: str((exchange.principal or {}).get("subject", ""))
+    if "path" in source:
+        return lambda exchange: exchange.view.path
+    path = source["principalField"]["path"]
+    return lambda exchange: principal_field(exchange.principal, path)

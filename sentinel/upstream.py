@@ -55,7 +55,6 @@ class UpstreamConnection(asyncio.Protocol):
         self.body_sent = True
         self._head_request = False
         self._informational = False
-        self._length_known = False
         self._keep_alive = True
         self._error: UpstreamError | None = None
         self._chunks: deque[bytes] = deque()
@@ -87,8 +86,14 @@ class UpstreamConnection(asyncio.Protocol):
         self.body_sent = True
 
     async def read_head(self) -> None:
-        while not self.headers_done:
-            await self._wait()
+        while not self.headers_done:  # _wait, inlined: every request waits here once
+            if self._error is not None:
+                raise self._error
+            waiter = self._waiter = self._loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
 
     async def read(self) -> bytes:
         """What arrived of the body since the last call; b"" once the body is complete."""
@@ -165,7 +170,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.headers_done and not self.complete and not self._length_known:
+        if self.headers_done and not self.complete and not self._framed():
             self.complete = True  # the body of an unframed response ends with the connection
             self._keep_alive = False
         elif not self.complete:
@@ -204,13 +209,6 @@ class UpstreamConnection(asyncio.Protocol):
             return
         self.status = status
         self.headers_done = True
-        self._length_known = self._head_request or status in NO_BODY_STATUSES
-        for name, value in self.headers:
-            lowered = name.lower()
-            if lowered == b"content-length" or (
-                lowered == b"transfer-encoding" and b"chunked" in value.lower()
-            ):
-                self._length_known = True
         if self._head_request:
             self.complete = True
         self._wake()
@@ -234,6 +232,19 @@ class UpstreamConnection(asyncio.Protocol):
 
     # internals
 
+    def _framed(self) -> bool:
+        """Whether the response says where its body ends (else the connection's end does).
+        Asked only when a connection ends mid-response, not for every response."""
+        if self._head_request or self.status in NO_BODY_STATUSES:
+            return True
+        for name, value in self.headers:
+            lowered = name.lower()
+            if lowered == b"content-length" or (
+                lowered == b"transfer-encoding" and b"chunked" in value.lower()
+            ):
+                return True
+        return False
+
     def _fail(self, error: UpstreamError) -> None:
         if self._error is None:
             self._error = error
@@ -256,7 +267,5 @@ class UpstreamConnection(asyncio.Protocol):
 
 def request_head(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
     """An HTTP/1.1 request head. Names and values come from a parsed request (no CR/LF)."""
-    lines = [b"%b %b HTTP/1.1\r\n" % (method, target)]
-    lines.extend(b"%b: %b\r\n" % pair for pair in headers)
-    lines.append(b"\r\n")
-    return b"".join(lines)
+    fields = b"".join([b"%b: %b\r\n" % pair for pair in headers])
+    return b"%b %b HTTP/1.1\r\n%b\r\n" % (method, target, fields)

@@ -44,6 +44,7 @@ class UpstreamPool:
         self._idle: dict[str, list[UpstreamConnection]] = {}
         self._busy: set[UpstreamConnection] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop  # set by the first request
 
     async def request(
         self,
@@ -62,7 +63,9 @@ class UpstreamPool:
         when it broke the exchange.
         """
         if self._sweeper is None:
-            self._sweeper = asyncio.create_task(self._sweep(), name="sentinel-upstream-sweep")
+            # The loop, kept: asking asyncio for it costs a getpid() system call each time.
+            self._loop = asyncio.get_running_loop()
+            self._sweeper = self._loop.create_task(self._sweep(), name="sentinel-upstream-sweep")
         connection = self._take_idle(address)
         reused = connection is not None
         if connection is None:
@@ -93,7 +96,7 @@ class UpstreamPool:
         if body is not None:
             # Sent beside the wait for the answer: an app may answer (413, 401) before it
             # has read the whole body, and then must not wait on us.
-            sender = asyncio.create_task(connection.send_body(body, chunked=chunked))
+            sender = self._loop.create_task(connection.send_body(body, chunked=chunked))
             sender.add_done_callback(lambda task: _close_on_error(task, connection))
         try:
             await connection.read_head()
@@ -131,7 +134,7 @@ class UpstreamPool:
         if not connection.reusable or len(idle) >= MAX_IDLE_PER_INSTANCE:
             connection.close()
             return
-        connection.idle_since = asyncio.get_running_loop().time()
+        connection.idle_since = self._loop.time()
         idle.append(connection)
 
     async def aclose(self) -> None:
@@ -149,7 +152,7 @@ class UpstreamPool:
         idle = self._idle.get(address)
         if not idle:
             return None
-        now = asyncio.get_running_loop().time()
+        now = self._loop.time()
         while idle:
             connection = idle.pop()
             if not connection.closed and now - connection.idle_since < self._keepalive:

@@ -9,7 +9,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
 
+from sentinel.policies import PolicyChain, add_response_headers
+from sentinel.routing import Route
 from tests.sentinel.conftest import Rows, StartEdge, Upstream, refusing_address
 
 StartUpstream = Callable[..., Awaitable[Upstream]]
@@ -275,3 +279,28 @@ async def test_an_app_that_does_not_answer_in_time_is_a_504_problem(
     assert content_type == "application/problem+json"
     assert body["code"] == "upstream_timeout"
     assert "did not answer within 0.3 s" in str(body["detail"])
+
+
+class AddsHeader:
+    """A policy that lets requests pass and leaves a header for whatever answers them."""
+
+    async def evaluate(self, connection: HTTPConnection, route: Route) -> Response | None:
+        add_response_headers(connection, [(b"x-ratelimit-remaining", b"7")])
+        return None
+
+
+async def test_headers_a_policy_adds_reach_the_client_from_the_app_and_from_a_502(
+    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
+) -> None:
+    shop = await upstreams("shop")
+    rows.route(HOST, shop.address)
+    rows.route("gone-acme.localhost", refusing_address())
+    running = await start_edge(policies=PolicyChain([AddsHeader()]))
+
+    async with await running.get(HOST) as response:
+        assert response.status == 200
+        assert response.headers.getall("X-RateLimit-Remaining") == ["7"]
+        assert response.headers["Content-Type"].startswith("application/json")
+    async with await running.get("gone-acme.localhost") as response:
+        assert response.status == 502
+        assert response.headers.getall("X-RateLimit-Remaining") == ["7"]
