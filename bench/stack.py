@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from dockyard.dev import free_port
+from dockyard.dev import free_port, private_edge_ports
 from dockyard.settings import Settings
 
 
@@ -17,7 +17,7 @@ def own_settings(home: Path, label: str, **extra: Any) -> Settings:
         home=home,
         root_key=f"dy_bench_{secrets.token_urlsafe(16)}",
         api_port=free_port(),
-        edge_port=free_port(),
+        **private_edge_ports(),
         temporal_port=free_port(),
         temporal_ui_port=free_port(),
         task_queue_prefix=f"{label}-{secrets.token_hex(3)}",

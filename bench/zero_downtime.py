@@ -23,7 +23,7 @@ from pathlib import Path
 
 import docker
 
-from dockyard.dev import free_port, running_stack
+from dockyard.dev import free_port, private_edge_ports, running_stack
 from dockyard.images import build_demo
 from dockyard.loadgen import Tally, steady_load, table, until_serving
 from dockyard.runtime import DockerRuntime
@@ -88,7 +88,7 @@ def main() -> int:
             workspace="acme",
             standby_time=STANDBY,
             api_port=free_port(),
-            edge_port=free_port(),
+            **private_edge_ports(),
             temporal_port=free_port(),
             temporal_ui_port=free_port(),
             task_queue_prefix=f"zd-{secrets.token_hex(3)}",

@@ -100,6 +100,7 @@ def _announce(settings: Settings, new_root_key: str | None) -> None:
         f"  dashboard         {settings.api_url}/dashboard",
         f"  API               {settings.api_url}",
         f"  edge              http://<domain>.{settings.apex_domain}:{settings.edge_port}/",
+        *_https_line(settings),
         f"  Temporal Web UI   {settings.temporal_ui_url}",
         f"  logs              {settings.home / 'logs'}",
     ]
@@ -110,6 +111,27 @@ def _announce(settings: Settings, new_root_key: str | None) -> None:
             f"    export DOCKYARD_ROOT_KEY={new_root_key}",
         ]
     print("\n".join(lines) + "\n", flush=True)
+
+
+def _https_line(settings: Settings) -> list[str]:
+    if settings.tls == "off":
+        return []
+    port = "" if settings.edge_https_port == 443 else f":{settings.edge_https_port}"
+    line = f"  edge (HTTPS)      https://<domain>.{settings.apex_domain}{port}/"
+    if settings.tls == "internal":
+        line += f"  (trust {caddy_root(settings)})"
+    return [line]
+
+
+def caddy_root(settings: Settings) -> Path:
+    """The root certificate of the edge's own CA (Settings.tls "internal")."""
+    return settings.home.resolve() / "caddy/data/pki/authorities/local/root.crt"
+
+
+def private_edge_ports() -> dict[str, int]:
+    """Free ports for every listener of an edge of one's own (tests, benchmarks)."""
+    names = ("edge_port", "edge_https_port", "edge_admin_port", "edge_control_port")
+    return {name: free_port() for name in names}
 
 
 def _embedded_temporal(settings: Settings) -> bool:
@@ -148,6 +170,11 @@ def _child_environment(settings: Settings) -> dict[str, str]:
     """Children get every setting this process resolved, so all agree on ports and data."""
     environment = dict(os.environ)
     environment.update(settings_environment(settings))
+    if not settings.edge_control_url:
+        # The stack runs its region's edge: workers wait for it before calling a
+        # deployment ready.
+        control = f"http://127.0.0.1:{settings.edge_control_port}"
+        environment["DOCKYARD_EDGE_CONTROL_URL"] = control
     environment["PYTHONUNBUFFERED"] = "1"
     return environment
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # empty: no edge to wait for (a worker without one marks deployments ready at once).
     edge_control_url: str = ""
     bind_host: str = "127.0.0.1"
+    # Where the edge's public ports listen; bind_host when empty. Everything else (API,
+    # replicas) keeps bind_host, so a server can publish the edge alone.
+    edge_bind_host: str = ""
 
     # Certificates. "internal": Caddy's own CA (local development, *.localhost); plain
     # HTTP keeps serving beside HTTPS, as browsers do not trust that CA by default.
@@ -102,6 +105,8 @@ class Settings(BaseSettings):
             self.temporal_address = f"127.0.0.1:{self.temporal_port}"
         if not self.region:
             self.region = self.regions[0]
+        if not self.edge_bind_host:
+            self.edge_bind_host = self.bind_host
         if not self.api_url:
             self.api_url = f"http://127.0.0.1:{self.api_port}"
         if self.mode != "local" and self.secret_key == INSECURE_SECRET:

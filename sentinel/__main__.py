@@ -1,7 +1,7 @@
-"""`python -m sentinel`: run the edge with the settings of this process's environment."""
+"""`python -m sentinel`: run the region edge with the settings of this process's environment."""
 
 from __future__ import annotations
 
-from sentinel.server import main
+from sentinel.edge import main
 
 main()

@@ -1,9 +1,8 @@
-"""Build the edge from Settings and serve it: the `python -m sentinel` entry point.
+"""Build Sentinel's routing-and-proxy core from Settings and serve it.
 
-`python -m sentinel` runs the front edge (create_front_edge): routing by Host to the
-Sentinel replicas it supervises, one set per environment. `create_edge` builds the
-routing-and-proxy core alone, straight to instances: what each replica runs (with its
-environment's policies, sentinel.replica) and what the edge's own tests drive.
+`create_edge` builds the core alone, straight to instances: what each replica runs (with
+its environment's policies, sentinel.replica) and what its own tests drive. The region
+edge in front of the replicas is Caddy (sentinel.edge).
 
 The HTTP server is granian (Rust, HTTP/1.1 only here), embedded in this process's uvloop
 event loop so the edge object built from the settings read at start is the one served.
@@ -19,25 +18,19 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import signal
 import sys
-import time
 from typing import Any
 
-import uvloop
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.responses import Response
 
 from dockyard.db import make_engine, make_sessionmaker
-from dockyard.settings import Settings, load_settings, settings_environment
-from sentinel import problems
+from dockyard.settings import Settings
 from sentinel.app import Edge
 from sentinel.options import EdgeOptions
 from sentinel.policies import PolicyChain
-from sentinel.route_loader import load_route_table, routable_domains
-from sentinel.routing import Route, RouteTable
-from sentinel.supervisor import Supervisor, wanted_replicas
+from sentinel.route_loader import load_route_table
+from sentinel.routing import RouteTable
 
 log = logging.getLogger(__name__)
 
@@ -74,58 +67,6 @@ def create_edge(
         policies=policies,
         on_shutdown=engine.dispose if engine is not None else None,
     )
-
-
-def create_front_edge(
-    settings: Settings,
-    *,
-    sessions: sessionmaker[Session] | None = None,
-    options: EdgeOptions | None = None,
-) -> Edge:
-    """The edge as `python -m sentinel` runs it: routes each host to a healthy Sentinel
-    replica of the domain's environment, which it supervises (sentinel.supervisor)."""
-    engine = None
-    if sessions is None:
-        engine = make_engine(settings.database_url)
-        sessions = make_sessionmaker(engine)
-    bound = sessions
-    supervisor = Supervisor(
-        wanted=lambda: wanted_replicas(bound),
-        environment={**os.environ, **settings_environment(settings), "PYTHONUNBUFFERED": "1"},
-        host=settings.bind_host if settings.bind_host not in ("0.0.0.0", "::") else "127.0.0.1",
-    )
-
-    def load() -> RouteTable:
-        read_at = time.time()
-        with bound() as session:
-            domains = routable_domains(session)
-        routes = {
-            hostname: Route(
-                hostname=hostname,
-                deployment_id=deployment_id,
-                environment_id=environment_id,
-                local=supervisor.addresses(environment_id),
-            )
-            for hostname, (deployment_id, environment_id) in domains.items()
-        }
-        return RouteTable(routes=routes, loaded_at=read_at)
-
-    def unavailable(route: Route) -> Response:
-        return problems.no_sentinel(route.hostname, route.environment_id)
-
-    edge = Edge(
-        load_routes=load,
-        region=settings.region,
-        redis_url=settings.redis_url or None,
-        options=options,
-        on_shutdown=engine.dispose if engine is not None else None,
-        health=supervisor.summary,
-        unavailable=unavailable,
-        tasks=[supervisor.run],
-    )
-    supervisor.on_change = edge.routes.changed
-    edge.supervisor = supervisor
-    return edge
 
 
 def granian_server(edge: Edge, *, host: str, port: int) -> Any:
@@ -203,10 +144,3 @@ def uvicorn_server(edge: Edge, *, host: str, port: int) -> Any:
         log_config=None,
     )
     return uvicorn.Server(config)
-
-
-def main() -> None:
-    settings = load_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    edge = create_front_edge(settings)
-    uvloop.run(serve(edge, host=settings.bind_host, port=settings.edge_port))

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dockyard.dev import RunningStack, free_port, running_stack
+from dockyard.dev import RunningStack, free_port, private_edge_ports, running_stack
 from dockyard.runtime import DockerRuntime
 from dockyard.settings import Settings
 
@@ -69,7 +69,7 @@ def start_dockyard(home: Path, redis_url: str, **overrides: Any) -> Iterator[Doc
         root_key=root_key,
         workspace="acme",
         api_port=free_port(),
-        edge_port=free_port(),
+        **private_edge_ports(),
         temporal_port=free_port(),
         temporal_ui_port=free_port(),
         task_queue_prefix=f"e2e-{secrets.token_hex(4)}",

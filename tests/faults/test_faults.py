@@ -11,6 +11,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import httpx
@@ -154,6 +155,33 @@ async def test_app_container_killed_traffic_moves_and_it_is_replaced(
     outcome = await run_scenario(yard, "app container killed", demo_images["v2"], inject)
     # Requests already on the killed container's connections are the only ones it may cost.
     assert_unharmed(outcome, allowed_failures=5)
+
+
+async def edge_health(yard: GatedYard) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{yard.settings.edge_control_port}/healthz"
+    async with httpx.AsyncClient(timeout=2) as client:
+        health: dict[str, Any] = (await client.get(url)).json()
+    return health
+
+
+async def test_edge_caddy_killed_under_load_comes_back(yard: GatedYard, demo_images) -> None:
+    restarted: list[int] = []
+
+    async def inject(deployment_id: str) -> None:
+        await until_status(yard, deployment_id, {"deploying"})
+        before = (await edge_health(yard))["caddy"]
+        os.kill(before["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (await edge_health(yard))["caddy"]["starts"] == before["starts"]:
+            assert time.monotonic() < deadline, "the edge did not start Caddy again"
+            await asyncio.sleep(0.05)
+        restarted.append(before["starts"] + 1)
+
+    outcome = await run_scenario(yard, "edge (Caddy) SIGKILL", demo_images["v1"], inject)
+    # The edge keeps the listening sockets: connections made while Caddy is down wait in
+    # the backlog. Only requests Caddy was serving at the kill may fail, one per lane.
+    assert_unharmed(outcome, allowed_failures=LANES)
+    assert restarted
 
 
 def slow_build_files(base_image: str, marker: str) -> dict[str, str]:

@@ -1,5 +1,5 @@
-"""A gateway as users run it: the API (driven by Unkey's SDK), the front edge, and the
-Sentinel replicas it starts as real processes, on one SQLite database and the real Redis.
+"""A gateway as users run it: the API (driven by Unkey's SDK), the region edge (Caddy), and
+the Sentinel replicas it starts as real processes, on one SQLite database and the real Redis.
 
 One stack per test module (replicas take a second to start); each test makes its own
 deployments and hostnames, so tests do not see each other's policies.
@@ -23,18 +23,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from unkey.py import Unkey
 
 from dockyard.db import make_engine, make_sessionmaker, migrate
+from dockyard.dev import private_edge_ports
 from dockyard.events import Events
 from dockyard.ids import new_id
 from dockyard.keyspaces import DeploymentPolicies, freeze_policies
 from dockyard.models import Deployment, Domain, Environment, Instance
 from dockyard.settings import Settings
-from sentinel.app import Edge
-from sentinel.options import EdgeOptions
-from sentinel.server import create_front_edge
+from sentinel.edge import RegionEdge
 from sentinel.supervisor import Supervisor
 from tests.api.conftest import ROOT_KEY, serve
 from tests.seed import Seeded, seed_app
-from tests.sentinel.conftest import Server, free_port
 
 
 @dataclass
@@ -43,7 +41,7 @@ class GatewayStack:
     sessions: sessionmaker[Session]
     unkey: Unkey
     seeded: Seeded
-    edge: Edge
+    edge: RegionEdge
     url: str
     client: aiohttp.ClientSession
     # hostname -> (environment, when its deployment was committed), until every replica
@@ -52,8 +50,7 @@ class GatewayStack:
 
     @property
     def supervisor(self) -> Supervisor:
-        supervisor: Supervisor = self.edge.supervisor
-        return supervisor
+        return self.edge.supervisor
 
     def set_policies(self, environment: str, policies: list[dict[str, Any]]) -> None:
         body = {
@@ -170,17 +167,13 @@ class GatewayStack:
         """Wait until each replica of the host's environment has read its routes since the
         host was deployed, so that whichever replica a request meets knows the host."""
         environment, committed_at = self.fresh.pop(host)
-        for replica in self.replica_urls(environment):
-            as_of = 0.0
-            for _ in range(500):
-                async with self.client.get(f"{replica}/healthz") as response:
-                    if response.status == 200:
-                        as_of = (await response.json())["routesAsOf"]
-                if as_of > committed_at:
-                    break
-                await asyncio.sleep(0.02)
-            else:
-                raise AssertionError(f"{replica} has not read the routes since {host} was made")
+        env_id = self.environment(environment).id
+        for _ in range(1500):
+            as_of = self.edge.routes_as_of(env_id)
+            if as_of is not None and as_of > committed_at:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"the edge has not routed {host} since it was made")
 
     async def replicas_ready(self, environment: str, count: int) -> None:
         env_id = self.environment(environment).id
@@ -204,15 +197,15 @@ async def gateway_stack(
         root_key=ROOT_KEY,
         workspace="acme",
         task_queue_prefix=f"gw-test-{secrets.token_hex(4)}",
-        edge_port=free_port(),
+        **private_edge_ports(),
     )
     engine = make_engine(database_url)
     migrate(engine)
     sessions = make_sessionmaker(engine)
     with serve(settings) as api, Unkey(server_url=api.url, root_key=ROOT_KEY) as unkey:
         seeded = seed_app(sessions, project=f"p{secrets.token_hex(3)}")
-        edge = create_front_edge(settings, sessions=sessions, options=EdgeOptions(poll_interval=1))
-        server = Server("granian", edge, settings.edge_port)
+        edge = RegionEdge(settings, sessions)
+        running = asyncio.create_task(edge.run())
         client = aiohttp.ClientSession(auto_decompress=False)
         url = f"http://127.0.0.1:{settings.edge_port}"
         stack = GatewayStack(settings, sessions, unkey, seeded, edge, url, client)
@@ -222,7 +215,9 @@ async def gateway_stack(
             yield stack
         finally:
             await client.close()
-            await server.stop()
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
             engine.dispose()
 
 
