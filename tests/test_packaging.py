@@ -111,3 +111,20 @@ def test_dockerignore_keeps_what_the_image_installs() -> None:
     needed = {"pyproject.toml", "README.md", "deploy", "wheels", "worker.py"}
     needed |= {"dockyard", "api", "workflows", "activities", "sentinel"}
     assert not ignored & needed
+
+
+def test_compose_publishes_only_the_edge_and_serves_the_api_through_it(compose: dict) -> None:
+    shared = compose["x-dockyard"]["environment"]
+    assert shared["DOCKYARD_BIND_HOST"] == "127.0.0.1"  # API and replicas: loopback only
+    assert shared["DOCKYARD_EDGE_BIND_HOST"].endswith("0.0.0.0}")
+    assert shared["DOCKYARD_EDGE_PORT"].endswith(":-80}")
+    assert shared["DOCKYARD_EDGE_HTTPS_PORT"].endswith(":-443}")
+    assert shared["DOCKYARD_TLS"].endswith(":-acme}")
+    assert ":?" in shared["DOCKYARD_API_DOMAIN"], "the API is reached by its hostname"
+    published = {
+        name: service.get("ports", [])
+        for name, service in compose["services"].items()
+        if service.get("network_mode") != "host"
+    }
+    for name, ports in published.items():
+        assert all(port.startswith("127.0.0.1:") for port in ports), (name, ports)
