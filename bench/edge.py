@@ -1,32 +1,51 @@
-"""How fast is the edge? `python -m bench.edge [--duration 8] [--connections 32]`.
+"""How fast is the edge? `python -m bench.edge [--duration 8] [--connections 64] [--rounds 3]`.
 
-Starts an upstream (nginx `return 200` when installed, else a small aiohttp server), the
-edge (`python -m sentinel`, one process) on a temporary SQLite database with one domain
-and one healthy instance, then runs `wrk -t1` against the upstream directly and through
-the edge, and prints requests/s, p50 and p99 of both. Needs wrk (`apt-get install wrk`).
+End to end as users run it: the region edge (`python -m sentinel`: Caddy in front, one
+Sentinel replica of the environment behind it, with key auth and a rate limit on) against
+nginx `proxy_pass` (the reference), both in front of the same nginx `return 200`, over
+plain HTTP and over HTTPS (TLS 1.3, the edge with a wildcard certificate the bench makes,
+nginx with the same one). wrk drives each in turn for `--rounds` alternating rounds; the
+round with the median p99 is the one judged. For context it also measures Caddy alone
+proxying to the upstream (`caddy reverse-proxy`), the ceiling any edge built on Caddy has.
+
+Bar (issue 12): edge requests/s >= 0.35 x nginx's, over HTTP and over HTTPS (goal 0.5).
+The last line is `ratio <x> p99_ms <y>`: the lower of the two ratios, and the edge's p99
+over HTTPS. Needs nginx, wrk and Redis.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from dockyard.bootstrap import ensure_workspace
 from dockyard.db import make_engine, make_sessionmaker, migrate
+from dockyard.dev import private_edge_ports
 from dockyard.ids import new_id
 from dockyard.models import App, Deployment, Domain, Environment, Instance, Project
+from dockyard.settings import Settings, settings_environment
+from sentinel.caddy import caddy_binary
 
 HOST = "bench-acme.localhost"
+REDIS_URL = os.environ.get("DOCKYARD_REDIS_URL", "redis://127.0.0.1:6379/0")
 NGINX_CONF = """
 daemon off;
 worker_processes 1;
@@ -51,7 +70,28 @@ http {{
             proxy_set_header Connection "";
         }}
     }}
-}}
+{tls_server}}}
+"""
+NGINX_TLS_SERVER = """
+    server {{
+        listen 127.0.0.1:{port} ssl backlog=4096;
+        ssl_certificate {certificate};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.3;
+        keepalive_requests 1000000;
+        location / {{
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+"""
+# wrk connects where the URL's host resolves; `*.localhost` names may not resolve here,
+# so connect to the loopback address while SNI and Host keep the name.
+WRK_CONNECT_LOOPBACK = """
+function wrk.resolve(host, service)
+   wrk.addrs = wrk.lookup("127.0.0.1", service)
+end
 """
 AIOHTTP_UPSTREAM = """
 from aiohttp import web
@@ -83,12 +123,26 @@ def wait_for(url: str, host: str | None = None, timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
-def start_upstream(stack: ExitStack, workdir: Path, port: int, proxy_port: int) -> str | None:
-    """Start the upstream; return its name, or None when no nginx (so no reference proxy)."""
+def start_upstream(
+    stack: ExitStack,
+    workdir: Path,
+    port: int,
+    proxy_port: int,
+    *,
+    tls: tuple[int, Path, Path] | None = None,
+) -> str | None:
+    """Start the upstream; return its name, or None when no nginx (so no reference proxy).
+    With tls=(port, certificate, key), nginx also proxies over HTTPS on that port."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
     if nginx:
         conf = workdir / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=workdir, port=port, proxy_port=proxy_port))
+        tls_server = ""
+        if tls is not None:
+            tls_port, certificate, key = tls
+            tls_server = NGINX_TLS_SERVER.format(port=tls_port, certificate=certificate, key=key)
+        conf.write_text(
+            NGINX_CONF.format(dir=workdir, port=port, proxy_port=proxy_port, tls_server=tls_server)
+        )
         command = [nginx, "-c", str(conf), "-p", str(workdir), "-e", str(workdir / "error.log")]
     else:
         command = [sys.executable, "-c", AIOHTTP_UPSTREAM % port]
@@ -143,17 +197,6 @@ def prepare_database(path: Path, upstream_port: int) -> str:
     return url
 
 
-def edge_environment(database_url: str, workdir: Path, edge_port: int) -> dict[str, str]:
-    """What `python -m sentinel` needs to serve the bench database on `edge_port`."""
-    return os.environ | {
-        "DOCKYARD_DATABASE_URL": database_url,
-        "DOCKYARD_HOME": str(workdir),
-        "DOCKYARD_EDGE_PORT": str(edge_port),
-        "DOCKYARD_BIND_HOST": "127.0.0.1",
-        "DOCKYARD_REGIONS": "local",
-    }
-
-
 class running:
     """A child process for the length of a `with` block."""
 
@@ -188,8 +231,11 @@ def wrk(
     connections: int,
     host: str | None,
     headers: dict[str, str] | None = None,
+    script: Path | None = None,
 ) -> dict[str, str]:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    if script is not None:
+        command += ["-s", str(script)]
     if host:
         command += ["-H", f"Host: {host}"]
     for name, value in (headers or {}).items():
@@ -206,44 +252,172 @@ def wrk(
     }
 
 
+def wildcard_certificate(workdir: Path, apex: str) -> tuple[Path, Path]:
+    """A self-signed certificate for *.apex, as a user would hand the edge their own."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"*.{apex}")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"*.{apex}")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_path, key_path = workdir / "wildcard.crt", workdir / "wildcard.key"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certificate_path, key_path
+
+
+def wait_served(url: str, headers: dict[str, str], timeout: float = 60.0) -> None:
+    """Until `url` answers 200 (with SNI = the Host header, over HTTPS, unverified)."""
+    host = headers["Host"]
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection: http.client.HTTPConnection
+            address = url.split("://", 1)[1].rstrip("/")
+            hostname, port = address.rsplit(":", 1)
+            if url.startswith("https"):
+                raw = socket.create_connection((hostname, int(port)), timeout=5)
+                tls = context.wrap_socket(raw, server_hostname=host)
+                connection = http.client.HTTPSConnection(hostname, int(port), timeout=5)
+                connection.sock = tls
+            else:
+                connection = http.client.HTTPConnection(hostname, int(port), timeout=5)
+            connection.request("GET", "/", headers=headers)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer 200 for {host}")
+        time.sleep(0.1)
+
+
+def edge_settings(workdir: Path, database_url: str, certificate: tuple[Path, Path]) -> Settings:
+    return Settings(
+        home=workdir,
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        regions=["local"],
+        api_port=free_port(),
+        wildcard_cert=certificate[0],
+        wildcard_key=certificate[1],
+        **private_edge_ports(),
+    )
+
+
+def median_run(runs: list[dict[str, str]]) -> dict[str, str]:
+    """The round whose p99 is the median: one slow neighbour does not decide."""
+    return sorted(runs, key=lambda run: milliseconds(run["p99"]))[len(runs) // 2]
+
+
+def milliseconds(text: str) -> float:
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * units[unit]
+
+
 def main() -> None:
+    from bench.sentinel import add_gateway
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is missing: apt-get install -y wrk")
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
+            sys.exit(f"{tool} is missing: apt-get install -y {tool}")
+    load_before = " ".join(f"{load:.2f}" for load in os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        upstream_port, edge_port, proxy_port = free_port(), free_port(), free_port()
-        upstream = start_upstream(stack, workdir, upstream_port, proxy_port)
+        certificate = wildcard_certificate(workdir, "localhost")
+        upstream_port, proxy_port, tls_proxy_port = free_port(), free_port(), free_port()
+        tls = (tls_proxy_port, *certificate)
+        if start_upstream(stack, workdir, upstream_port, proxy_port, tls=tls) is None:
+            sys.exit("nginx is needed as the upstream and the reference proxy")
         database_url = prepare_database(workdir / "dockyard.db", upstream_port)
-        env = edge_environment(database_url, workdir, edge_port)
-        edge_log = workdir / "edge.log"
-        stack.enter_context(running([sys.executable, "-m", "sentinel"], env=env, log=edge_log))
+        _, key, _ = add_gateway(database_url, 0)
+        settings = edge_settings(workdir, database_url, certificate)
+        env = os.environ | settings_environment(settings)
+        log = workdir / "edge.log"
+        stack.enter_context(running([sys.executable, "-m", "sentinel"], env=env, log=log))
+        caddy_port = free_port()
+        caddy = [caddy_binary(), "reverse-proxy", "--from", f"http://127.0.0.1:{caddy_port}",
+                 "--to", f"127.0.0.1:{upstream_port}"]  # fmt: skip
+        stack.enter_context(running(caddy, log=workdir / "caddy.log"))
+        auth = {"Authorization": f"Bearer {key}"}
+        edge_http = f"http://127.0.0.1:{settings.edge_port}/"
+        edge_https = f"https://{HOST}:{settings.edge_https_port}/"
         try:
-            wait_for(f"http://127.0.0.1:{edge_port}/healthz")
-            wait_for(f"http://127.0.0.1:{edge_port}/", host=HOST)
-        except OSError:
-            sys.exit(f"the edge did not come up:\n{edge_log.read_text()}")
-        runs = {f"upstream direct ({upstream or 'aiohttp web server'})": (upstream_port, None)}
-        if upstream:
-            runs["nginx proxy_pass, keepalive (reference)"] = (proxy_port, None)
-        runs["through the edge (python -m sentinel)"] = (edge_port, HOST)
-        results = {}
-        for name, (port, host) in runs.items():
-            url = f"http://127.0.0.1:{port}/"
-            wrk(url, duration=1, connections=args.connections, host=host)  # warm up
-            results[name] = wrk(
-                url, duration=args.duration, connections=args.connections, host=host
-            )
-    print(f"\nwrk -t1 -c{args.connections} -d{args.duration}s")
-    print(f"{'path':<44} {'requests/s':>12} {'p50':>10} {'p99':>10}  non-2xx/errors")
+            wait_served(edge_http, {"Host": HOST, **auth})
+            wait_served(f"https://127.0.0.1:{settings.edge_https_port}/", {"Host": HOST, **auth})
+            wait_for(f"http://127.0.0.1:{caddy_port}/")
+        except (OSError, TimeoutError) as error:
+            sys.exit(f"the edge did not come up ({error}):\n{log.read_text()}")
+        loopback = workdir / "loopback.lua"
+        loopback.write_text(WRK_CONNECT_LOOPBACK)
+        runs: dict[str, tuple[str, str | None, dict[str, str], Path | None]] = {
+            "nginx proxy_pass, HTTP": (f"http://127.0.0.1:{proxy_port}/", None, {}, None),
+            "edge (Caddy + replica), HTTP": (edge_http, HOST, auth, None),
+            "nginx proxy_pass, HTTPS": (f"https://{HOST}:{tls_proxy_port}/", None, {}, loopback),
+            "edge (Caddy + replica), HTTPS": (edge_https, None, auth, loopback),
+            "caddy reverse-proxy alone, HTTP": (f"http://127.0.0.1:{caddy_port}/", None, {}, None),
+        }
+        rounds: dict[str, list[dict[str, str]]] = {name: [] for name in runs}
+        for url, host, headers, script in runs.values():  # warm-up
+            wrk(url, duration=1, connections=args.connections, host=host, headers=headers,
+                script=script)  # fmt: skip
+        for _ in range(args.rounds):  # alternating, so all see the same machine
+            for name, (url, host, headers, script) in runs.items():
+                rounds[name].append(
+                    wrk(
+                        url,
+                        duration=args.duration,
+                        connections=args.connections,
+                        host=host,
+                        headers=headers,
+                        script=script,
+                    )
+                )
+    results = {name: median_run(runs_of) for name, runs_of in rounds.items()}
+    print(
+        f"\nwrk -t1 -c{args.connections} -d{args.duration}s, same upstream (nginx return 200), "
+        f"{args.rounds} alternating rounds; load average before: {load_before}"
+    )
+    print(f"{'path':<36} {'requests/s':>12} {'p50':>10} {'p99':>10}  non-2xx/errors")
     for name, result in results.items():
         print(
-            f"{name:<44} {result['rps']:>12} {result['p50']:>10} {result['p99']:>10}  "
+            f"{name:<36} {result['rps']:>12} {result['p50']:>10} {result['p99']:>10}  "
             f"{result['errors']}"
         )
+
+    def ratio(path: str, reference: str) -> float:
+        return float(results[path]["rps"]) / float(results[reference]["rps"])
+
+    http_ratio = ratio("edge (Caddy + replica), HTTP", "nginx proxy_pass, HTTP")
+    https_ratio = ratio("edge (Caddy + replica), HTTPS", "nginx proxy_pass, HTTPS")
+    ceiling = ratio("caddy reverse-proxy alone, HTTP", "nginx proxy_pass, HTTP")
+    p99 = milliseconds(results["edge (Caddy + replica), HTTPS"]["p99"])
+    print(f"\nedge / nginx: HTTP {http_ratio:.2f}, HTTPS {https_ratio:.2f} (bar 0.35, goal 0.5)")
+    print(f"caddy alone / nginx, HTTP: {ceiling:.2f} (the ceiling of any edge on Caddy here)")
+    print(f"ratio {min(http_ratio, https_ratio):.2f} p99_ms {p99:.1f}")
 
 
 if __name__ == "__main__":

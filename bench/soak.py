@@ -41,16 +41,18 @@ from sqlalchemy import update
 
 from bench.edge import (
     HOST,
-    edge_environment,
+    edge_settings,
     free_port,
     prepare_database,
     running,
     start_upstream,
+    wildcard_certificate,
 )
 from bench.sentinel import REDIS_URL, add_gateway
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.loadgen import steady_load
 from dockyard.models import Environment
+from dockyard.settings import settings_environment
 
 # A leak costs memory per request; allocator caches and first-time imports do not grow
 # with time. 10% of a ~60 MB process is ~6 MB: at the edge's few thousand requests/s,
@@ -138,7 +140,7 @@ class SoakStack:
     """Upstream, database, the edge and its replicas; the edge's URL and a valid key."""
 
     def __init__(self, stack: ExitStack, workdir: Path, redis_url: str) -> None:
-        upstream_port, proxy_port, edge_port = free_port(), free_port(), free_port()
+        upstream_port, proxy_port = free_port(), free_port()
         start_upstream(stack, workdir, upstream_port, proxy_port)
         database_url = prepare_database(workdir / "dockyard.db", upstream_port)
         engine = make_engine(database_url)
@@ -146,12 +148,12 @@ class SoakStack:
             session.execute(update(Environment).values(kind="production"))  # 3 replicas
         engine.dispose()
         _, self.key, _ = add_gateway(database_url, keys=0)
-        env = edge_environment(database_url, workdir, edge_port)
-        env["DOCKYARD_REDIS_URL"] = redis_url
+        settings = edge_settings(workdir, database_url, wildcard_certificate(workdir, "localhost"))
+        env = os.environ | settings_environment(settings) | {"DOCKYARD_REDIS_URL": redis_url}
         self.log = workdir / "edge.log"
         command = [sys.executable, "-m", "sentinel"]
         self.edge = stack.enter_context(running(command, env=env, log=self.log))
-        self.url = f"http://127.0.0.1:{edge_port}/"
+        self.url = f"http://127.0.0.1:{settings.edge_port}/"
         self._wait_until_serving()
 
     def _health(self) -> dict[str, object]:
@@ -174,7 +176,7 @@ class SoakStack:
             time.sleep(0.2)
 
     def pids(self) -> dict[str, int]:
-        """The edge and its replica children, named by slot."""
+        """The edge, its Caddy and its replica children (named by slot)."""
         found = {"edge": self.edge.pid}
         for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
             try:
@@ -183,8 +185,12 @@ class SoakStack:
             except OSError:
                 continue
             parent = int(stat.rpartition(")")[2].split()[1])
-            if parent == self.edge.pid and "sentinel.replica" in args:
+            if parent != self.edge.pid:
+                continue
+            if "sentinel.replica" in args:
                 found[f"replica {args[args.index('--slot') + 1]}"] = int(cmdline.parent.name)
+            elif Path(args[0]).name == "caddy":
+                found["caddy"] = int(cmdline.parent.name)
         return dict(sorted(found.items()))
 
 
