@@ -65,10 +65,21 @@ RETURN_TIMEOUT = 0.5
 class Lease:
     """One counter's units held by this replica, in one window."""
 
-    __slots__ = ("deadline", "due", "left", "refreshing", "refused", "reset", "start", "tokens")
+    __slots__ = (
+        "deadline",
+        "due",
+        "left",
+        "refreshing",
+        "refused",
+        "reset",
+        "start",
+        "tokens",
+        "window",
+    )
 
     def __init__(self) -> None:
         self.tokens = 0  # unspent units
+        self.window = 0  # ms
         self.start = 0  # the window's start, unix ms by Redis's clock
         self.reset = 0  # the window's end, likewise
         self.left = 0  # units the window had left after the last grant
@@ -78,7 +89,7 @@ class Lease:
         # A call that may bring spare units, in flight: others wait for it, not ask too.
         self.refreshing: asyncio.Future[None] | None = None
 
-    def usable(self, now: float) -> bool:
+    def live(self, now: float) -> bool:
         return now < self.due and now < self.deadline
 
     def decision(self, limit: int, passed: bool) -> Decision:
@@ -102,7 +113,7 @@ class Limiter(Fallback):
         if self._pipe is None or (self.down_until and not self.shared):
             return self.local.take(key, limit, window_ms, cost)
         lease = self._leases.get(key)
-        if lease is not None and lease.usable(time.monotonic()):
+        if lease is not None and lease.window == window_ms and lease.live(time.monotonic()):
             if lease.tokens >= cost:
                 lease.tokens -= cost
                 if lease.refreshing is None and lease.tokens * 2 < lease_size(limit):
@@ -128,7 +139,7 @@ class Limiter(Fallback):
             lease = self._leases[key] = Lease()
         elif lease.refreshing is not None:
             await asyncio.shield(lease.refreshing)
-            if lease.usable(time.monotonic()):
+            if lease.window == window_ms and lease.live(time.monotonic()):
                 if lease.tokens >= cost:
                     lease.tokens -= cost
                     return lease.decision(limit, True)
@@ -184,13 +195,15 @@ class Limiter(Fallback):
         if lease is None:
             lease = self._leases[key] = Lease()
         start = reset - window_ms
-        if start < lease.start:  # a late answer about a window already over
-            return Decision(bool(passed), limit, max(0, limit - used), reset)
         # When the window ends by this process's clock: counted from before the call left,
         # so never later than Redis's end; every answer corrects it for drift.
         ends = sent_at + (reset - now) / 1000
-        if start > lease.start:  # a new window: what was held of the last one is void
-            lease.tokens, lease.start, lease.reset, lease.deadline = 0, start, reset, ends
+        if start > lease.start or lease.window != window_ms:
+            # A new window (or the limit's window changed): what was held is void.
+            lease.tokens, lease.window, lease.start, lease.reset = 0, window_ms, start, reset
+            lease.deadline = ends
+        elif start < lease.start:  # a late answer about a window already over
+            return Decision(bool(passed), limit, max(0, limit - used), reset)
         else:
             lease.deadline = min(lease.deadline, ends)
         lease.left = limit - used
@@ -206,7 +219,7 @@ class Limiter(Fallback):
         return lease.decision(limit, bool(passed))
 
     def _forget_stale(self, now: float) -> None:
-        self._leases = {key: lease for key, lease in self._leases.items() if lease.usable(now)}
+        self._leases = {key: lease for key, lease in self._leases.items() if lease.live(now)}
 
     async def run(self) -> None:
         """Give back units of leases gone stale, about once a second; all of them at stop."""
@@ -225,12 +238,11 @@ class Limiter(Fallback):
         now = time.monotonic()
         calls = []
         for key, lease in list(self._leases.items()):
-            if lease.refreshing is not None or (lease.usable(now) and not everything):
+            if lease.refreshing is not None or (lease.live(now) and not everything):
                 continue
             del self._leases[key]
             if lease.tokens and now < lease.deadline:
-                window = lease.reset - lease.start
-                args = script_args(0, window, 0, returned=lease.tokens, start=lease.start)
+                args = script_args(0, lease.window, 0, returned=lease.tokens, start=lease.start)
                 lease.tokens = 0
                 calls.append(self._call(key, args))
         for outcome in await asyncio.gather(*calls, return_exceptions=True):

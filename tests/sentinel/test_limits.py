@@ -147,6 +147,18 @@ async def test_a_lease_is_never_spent_after_its_window(replicas: list[Limiter]) 
     assert later.reset == first.reset + window  # counted in the new window, from Redis
 
 
+async def test_a_lease_serves_only_the_window_it_was_granted_for(
+    replicas: list[Limiter],
+) -> None:
+    limiter = replicas[0]
+    key = fresh_counter()
+    assert (await limiter.take(key, 10**6, MINUTE)).passed
+    assert limiter._leases[key].tokens > 0
+    second = await limiter.take(key, 10**6, 1_000)  # the policy's window changed
+    assert second.reset - time.time() * 1000 <= 1_000
+    assert limiter._leases[key].window == 1_000
+
+
 async def test_the_api_counts_units_leased_to_replicas_as_taken(
     replicas: list[Limiter], redis_url: str
 ) -> None:
