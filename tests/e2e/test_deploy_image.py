@@ -106,3 +106,18 @@ def test_bad_input_gets_a_sentence_not_a_traceback(shop: Dockyard) -> None:
     no_key = shop.cli("projects", "list", root_key="")
     assert no_key.returncode == 1
     assert "root key" in no_key.stderr
+
+
+def test_the_first_request_after_ready_is_served_on_a_brand_new_environment(
+    dockyard: Dockyard, demo_images: dict[str, str]
+) -> None:
+    """`ready` waits until the edge and every replica of the environment route the new
+    domains: the request right after it is the app's answer, never a 404."""
+    for n in range(3):
+        project = f"fresh{n}"
+        assert dockyard.cli("projects", "create", project).returncode == 0
+        assert dockyard.cli("apps", "create", "default", "--project", project).returncode == 0
+        deployed = dockyard.cli("deploy", demo_images["v1"], "--project", project)
+        assert deployed.returncode == 0, deployed.stderr
+        response = dockyard.through_edge(f"{project}-acme.localhost", "/version.txt")
+        assert (response.status_code, response.text.strip()) == (200, "v1")

@@ -44,9 +44,11 @@ class RunningEdge:
             trusted = ssl.create_default_context(cadata=roots_pem)
         return httpx.AsyncClient(verify=trusted, timeout=30)
 
-    async def https_get(self, client: httpx.AsyncClient, host: str) -> httpx.Response:
+    async def https_get(
+        self, client: httpx.AsyncClient, host: str, path: str = "/"
+    ) -> httpx.Response:
         return await client.get(
-            f"https://127.0.0.1:{self.settings.edge_https_port}/",
+            f"https://127.0.0.1:{self.settings.edge_https_port}{path}",
             headers={"Host": host},
             extensions={"sni_hostname": host},
         )

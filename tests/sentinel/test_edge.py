@@ -84,3 +84,18 @@ async def test_caddy_killed_comes_back_with_its_routes(shop_edge: RunningEdge) -
         response = await edge.https_get(client, HOST)
     assert response.status_code == 200
     assert json.loads(response.content)["instance"] == "shop"
+
+
+async def test_the_api_and_dashboard_are_served_over_https_at_their_own_hostname(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    async with region_edge(
+        database_url, redis_url, tmp_path, api_domain="dockyard.localhost"
+    ) as edge:
+        await edge.health()
+        async with edge.https_client() as client:
+            dashboard = await edge.https_get(client, "dockyard.localhost", "/dashboard")
+            asked = await edge.https_get(client, "dockyard.localhost", "/tls/ask?domain=x.y")
+    assert dashboard.status_code == 200
+    assert "text/html" in dashboard.headers["content-type"]
+    assert asked.status_code == 404  # the API's own answer: no such domain
