@@ -44,7 +44,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,9 +104,25 @@ def _prctl(option: int, value: int) -> None:
         raise OSError(error, f"prctl({option}): {os.strerror(error)}")
 
 
-def become_subreaper() -> None:
-    """Orphaned descendants of this process become its children (forked replicas do)."""
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+_adopting = 0  # how many supervisors in this process want orphans adopted
+
+
+@contextlib.contextmanager
+def adopting_orphans() -> Iterator[None]:
+    """While inside, orphaned descendants of this process become its children (the
+    replicas a fork server forks do): the process is a child subreaper. Outside, it no
+    longer adopts, so a process that supervised replicas for a while (a test run, say)
+    does not collect every other orphan afterwards."""
+    global _adopting
+    if _adopting == 0:
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _adopting += 1
+    try:
+        yield
+    finally:
+        _adopting -= 1
+        if _adopting == 0:
+            _prctl(PR_SET_CHILD_SUBREAPER, 0)
 
 
 def die_with_parent(parent: int) -> None:
@@ -190,7 +206,7 @@ class ForkServer:
 
     async def run(self) -> None:
         """Keep a warm fork server until cancelled; then stop it. The caller must be a
-        subreaper (become_subreaper) for the replicas to be its children."""
+        subreaper (adopting_orphans) for the replicas to be its children."""
         failures = 0
         try:
             while True:
@@ -247,11 +263,16 @@ class ForkServer:
         request = {"environment": environment_id, "slot": slot, "host": host, "port": port}
         asked = asyncio.ensure_future(self._ask(request))
         try:
-            return ForkedProcess(await asyncio.shield(asked))
+            pid = await asyncio.shield(asked)
         except asyncio.CancelledError:
             # Not wanted any more, but it may be forked already: it must not linger.
             asked.add_done_callback(_kill_unwanted)
             raise
+        try:
+            return ForkedProcess(pid)
+        except OSError as error:  # out of descriptors, say: it cannot be watched, so it goes
+            os.kill(pid, signal.SIGKILL)
+            raise ForkFailed(f"replica {pid} cannot be watched: {error}") from error
 
     async def _ask(self, request: dict[str, Any]) -> int:
         async with self._lock:
@@ -266,10 +287,11 @@ class ForkServer:
                 if self._process is not None and self._process.returncode is None:
                     self._process.kill()  # wedged, or out of step: `run` starts another
                 raise ForkFailed(f"no answer from the fork server: {error!r}") from error
-        reply = json.loads(line or b'{"error": "the fork server is gone"}')
-        if "pid" not in reply:
-            raise ForkFailed(str(reply.get("error")))
-        return int(reply["pid"])
+        try:
+            reply = json.loads(line or b'{"error": "the fork server is gone"}')
+            return int(reply["pid"])
+        except (ValueError, KeyError, TypeError):
+            raise ForkFailed(f"the fork server answered {line!r}") from None
 
 
 def _kill_unwanted(asked: asyncio.Future[int]) -> None:

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.keyspaces import EnvironmentGateway
 from dockyard.models import Environment
-from sentinel.forks import ForkedProcess, ForkFailed, ForkServer, become_subreaper, end
+from sentinel.forks import ForkedProcess, ForkFailed, ForkServer, adopting_orphans, end
 
 log = logging.getLogger(__name__)
 
@@ -165,28 +165,32 @@ class Supervisor:
         }
 
     async def run(self) -> None:
-        become_subreaper()  # so that every replica the fork server makes is our child
-        forks = asyncio.create_task(self.forks.run())
-        health = asyncio.create_task(self._check_health())
-        try:
-            while True:
-                try:
-                    wanted = await asyncio.to_thread(self._wanted)
-                except Exception as error:
-                    # The database blinked: keep the replicas there are, as they are.
-                    log.warning("replica count not read, keeping replicas as they are: %s", error)
-                else:
-                    self._reconcile(wanted)
-                    self.loaded = True
-                await asyncio.sleep(self._interval)
-        finally:
-            health.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await health
-            await self.stop_all()
-            forks.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await forks
+        with adopting_orphans():  # every replica the fork server forks is our child
+            forks = asyncio.create_task(self.forks.run())
+            health = asyncio.create_task(self._check_health())
+            try:
+                await self._keep_reconciling()
+            finally:
+                health.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await health
+                await self.stop_all()
+                await asyncio.gather(*self._stopping)
+                forks.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await forks
+
+    async def _keep_reconciling(self) -> None:
+        while True:
+            try:
+                wanted = await asyncio.to_thread(self._wanted)
+            except Exception as error:
+                # The database blinked: keep the replicas there are, as they are.
+                log.warning("replica count not read, keeping replicas as they are: %s", error)
+            else:
+                self._reconcile(wanted)
+                self.loaded = True
+            await asyncio.sleep(self._interval)
 
     def _reconcile(self, wanted: Mapping[str, int]) -> None:
         for (environment_id, slot), replica in list(self.replicas.items()):

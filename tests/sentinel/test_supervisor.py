@@ -4,6 +4,7 @@ server, serving real routes from the database, with the real Redis."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import subprocess
@@ -26,6 +27,7 @@ from tests.sentinel.conftest import Rows, Upstream
 StartUpstream = Callable[..., Awaitable[Upstream]]
 HOST = "replicas-acme.localhost"
 START_BAR = 0.5  # seconds from wanted to serving
+PR_GET_CHILD_SUBREAPER = 37
 
 
 def replica_environment(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, str]:
@@ -182,6 +184,14 @@ async def test_a_new_environment_gets_replicas_without_a_deploy(
         with pytest.raises(asyncio.CancelledError):
             await running
     assert not supervisor.replicas
+    assert not adopts_orphans()  # that was for the replicas: this process is itself again
+
+
+def adopts_orphans() -> bool:
+    flag = ctypes.c_int()
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0
+    return bool(flag.value)
 
 
 EDGE = """
