@@ -1,9 +1,16 @@
-"""Sentinel, dockyard's data plane. This package is its edge.
+"""Sentinel, dockyard's data plane: the region edge and the Sentinel replicas behind it.
 
-The edge listens on one port (Settings.edge_port on Settings.bind_host), routes each
-request by its Host header to the deployment that domain points at, and forwards it to a
-random healthy instance, preferring the edge's own region (Settings.region).
+`python -m sentinel` (sentinel.edge) runs a region's edge: Caddy terminates TLS and routes
+each Host to the replicas of the domain's environment; each replica runs that
+environment's policies and forwards to a random healthy instance of the deployment,
+preferring the replica's own region (Settings.region).
 
+    edge          the region edge: Caddy, the replicas, the sync between them and the DB
+    caddy         Caddy as a child process, driven over its admin API
+    caddy_config  Caddy's JSON configuration: one route per environment (pure)
+    supervisor    the replicas per environment: started, health-checked, restarted
+    forks         the warm fork server replicas are forked from
+    replica       one environment's gateway (an Edge with its policies), in a process
     routing       Route and RouteTable: hostname -> healthy instance addresses
     route_loader  reads the table from the `domains` and `instances` tables
     route_keeper  keeps the table fresh: Redis notices plus a one-second DB poll
@@ -18,13 +25,12 @@ random healthy instance, preferring the edge's own region (Settings.region).
     problems      RFC 7807 problem+json answers of the edge itself
     app           the ASGI application: lifespan, GET /healthz on IP hosts, dispatch
     options       timeouts and intervals that are not deployment settings
-    server        building the edge from Settings and serving it (granian):
-                  `python -m sentinel`
+    server        building a replica's Edge from Settings and serving it (granian)
 
-The edge's own endpoint: `GET /healthz` on a request whose Host is an IP literal (or
-absent), e.g. `curl http://127.0.0.1:8080/healthz`. No domain can be an IP address, so
-it never shadows an app's own /healthz. 200 with {"status", "region", "hosts",
-"routesAgeSeconds"} once routes were loaded from the database, 503 before.
+The edge's own endpoint: `GET /healthz` on a request whose Host is an IP literal, e.g.
+`curl http://127.0.0.1:8080/healthz` (the region edge's state, see sentinel.edge); on a
+replica's own port, the replica's. No domain can be an IP address, so it never shadows
+an app's own /healthz.
 
 What makes a host routable: a `domains` row with that hostname (lower-case) and a
 non-NULL deployment_id, plus `instances` rows of that deployment with status "healthy"

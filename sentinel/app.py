@@ -64,9 +64,6 @@ def _malformed(scope: Scope) -> Response | None:
     return None
 
 
-COLD_START_POLL_SECONDS = 0.05
-
-
 class Edge:
     def __init__(
         self,
@@ -80,13 +77,12 @@ class Edge:
         trust_forwarded: bool = False,
         health: Callable[[], dict[str, Any]] | None = None,
         on_request: Callable[[Route], None] | None = None,
-        unavailable: Callable[[Route], Response] | None = None,
         tasks: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         """`trust_forwarded`: the peer is dockyard's edge, so X-Forwarded-For/Proto name the
         client (a Sentinel replica). `health` adds fields to /healthz; `on_request` sees
-        every routed request (traffic recording); `unavailable` answers for a route with
-        no address to try; `tasks` run from start to stop (cancelled at stop)."""
+        every routed request (traffic recording); `tasks` run from start to stop
+        (cancelled at stop)."""
         self.options = options or EdgeOptions()
         self.region = region
         self.routes = RouteKeeper(load_routes, poll_interval=self.options.poll_interval)
@@ -97,9 +93,7 @@ class Edge:
         self._trust_forwarded = trust_forwarded
         self._health = health
         self._on_request = on_request
-        self._unavailable = unavailable
         self._extra_tasks = tuple(tasks)
-        self.supervisor: Any = None  # the front edge's replica supervisor, for tests and health
         self._pool: UpstreamPool | None = None
         self._proxy: Proxy | None = None
         self._websockets = WebSocketRelay(
@@ -122,24 +116,7 @@ class Edge:
         if route is None:
             return problems.unknown_host(host)
         if not route.has_instances:
-            if self._unavailable is not None:
-                return self._unavailable(route)
             return problems.no_healthy_instance(host, route.deployment_id)
-        return route
-
-    async def _route_waiting(self, host: str) -> Route | Response:
-        """Like _route, but a known host whose replicas are still starting waits for one."""
-        route = self._route(host)
-        if not isinstance(route, Response) or self._unavailable is None:
-            return route
-        if self.routes.table.lookup(host) is None:
-            return route
-        deadline = time.monotonic() + self.options.cold_start_seconds
-        while time.monotonic() < deadline:
-            await asyncio.sleep(COLD_START_POLL_SECONDS)
-            route = self._route(host)
-            if not isinstance(route, Response):
-                break
         return route
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -155,8 +132,6 @@ class Edge:
         if self._trust_forwarded:
             adopt_forwarded(scope)
         route = self._route(host)
-        if isinstance(route, Response) and self._unavailable is not None:
-            route = await self._route_waiting(host)
         if isinstance(route, Response):
             await route(scope, receive, send)
             return
@@ -194,7 +169,7 @@ class Edge:
         host = normalize_host(host_header.decode("latin-1")) if host_header else ""
         if self._trust_forwarded:
             adopt_forwarded(scope)
-        route = await self._route_waiting(host) if host and not is_ip_literal(host) else None
+        route = self._route(host) if host and not is_ip_literal(host) else None
         if not isinstance(route, Route):
             await deny(scope, send, route or problems.unknown_host(host))
             return

@@ -23,9 +23,6 @@ class EdgeOptions:
     redis_retry_seconds: float = 1.0
     # Larger request bodies are refused with 413 (announced) or cut off (chunked).
     max_body_bytes: int = 100 * 1024 * 1024
-    # A request for an environment whose Sentinel replicas are still starting (a new
-    # environment, a restarted edge) waits this long for one, like a cold start, not a 503.
-    cold_start_seconds: float = 20.0
 
     def __post_init__(self) -> None:
         for spec in fields(self):

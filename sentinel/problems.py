@@ -23,7 +23,6 @@ UPSTREAM_FAILED = "the instance of deployment {deployment} of {host} failed to a
 UPSTREAM_TIMEOUT = (
     "the instance of deployment {deployment} of {host} did not answer within {seconds:g} s"
 )
-NO_SENTINEL = "no Sentinel replica of environment {environment} is healthy for {host} right now"
 BODY_TOO_LARGE = "the request body is larger than the gateway accepts ({limit} bytes)"
 ROUTES_NOT_LOADED = "the edge has not loaded its routes from the database yet"
 DUPLICATE_HOST = "the request has more than one Host header: send exactly one"
@@ -78,8 +77,3 @@ def upstream_timeout(host: str, deployment: str, seconds: float) -> Problem:
 def body_too_large(limit: int) -> Problem:
     detail = BODY_TOO_LARGE.format(limit=limit)
     return Problem(413, "body_too_large", detail, limitBytes=limit)
-
-
-def no_sentinel(host: str, environment: str) -> Problem:
-    detail = NO_SENTINEL.format(host=host, environment=environment)
-    return Problem(503, "no_healthy_sentinel", detail, host=host, environmentId=environment)
