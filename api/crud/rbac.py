@@ -104,6 +104,26 @@ def role_permissions(session: Session, role: Role) -> list[Permission]:
     )
 
 
+def replace_role_permissions(
+    session: Session, role: Role, permissions: Sequence[Permission]
+) -> None:
+    """The role holds exactly `permissions`; the row lock makes two concurrent sets of one
+    role end in one of the two sets, never a mix (SQLite serializes writers anyway)."""
+    session.execute(select(Role.id).where(Role.id == role.id).with_for_update())
+    wanted = {permission.id for permission in permissions}
+    held = {permission.id for permission in role_permissions(session, role)}
+    if held - wanted:
+        session.execute(
+            delete(RolePermission).where(
+                RolePermission.role_id == role.id,
+                RolePermission.permission_id.in_(held - wanted),
+            )
+        )
+    for permission_id in sorted(wanted - held):
+        session.add(RolePermission(role_id=role.id, permission_id=permission_id))
+    session.flush()
+
+
 def resolve_permissions(
     session: Session, *, caller: Caller, slugs: Sequence[str]
 ) -> list[Permission]:

@@ -1,6 +1,6 @@
-"""permissions.create/get/list/deletePermission and create/get/list/deleteRole: the RBAC
-that keys need. Deleting one changes what many keys hold, so every replica drops every
-cached key (`all`)."""
+"""permissions.create/get/list/deletePermission, create/get/list/deleteRole and
+setRolePermissions: the RBAC that keys need. Deleting one, or changing what a role grants,
+changes what many keys hold, so every replica drops every cached key (`all`)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from api.schemas.rbac import (
     RoleCreated,
     RoleOut,
     RoleRef,
+    SetRolePermissions,
 )
 from dockyard import key_events
 from dockyard.keyspaces import Permission, Role
@@ -141,3 +142,24 @@ def delete_role(
     session.commit()
     key_events.publish(redis, key_events.ALL)
     return Envelope(meta=meta, data=Empty())
+
+
+@router.post("/v2/permissions.setRolePermissions")
+def set_role_permissions(
+    body: SetRolePermissions,
+    session: SessionDep,
+    caller: RootKeyDep,
+    redis: RedisDep,
+    meta: MetaDep,
+) -> Envelope[list[PermissionOut]]:
+    caller.require("rbac", "add_permission_to_role")
+    caller.require("rbac", "remove_permission_from_role")
+    role = rbac.find_role(session, workspace_id=caller.workspace_id, role=body.named_role)
+    permissions = rbac.resolve_permissions(session, caller=caller, slugs=body.permissions)
+    rbac.replace_role_permissions(session, role, permissions)
+    session.commit()
+    # Every key holding the role now holds other permissions.
+    key_events.publish(redis, key_events.ALL)
+    return Envelope(
+        meta=meta, data=[permission_out(p) for p in rbac.role_permissions(session, role)]
+    )

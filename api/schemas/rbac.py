@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from api.schemas.base import Cursor, Input, Limit, Output, Search
 from api.schemas.keys import Id, PermissionSlug, RoleName
 
 Description = Annotated[str, StringConstraints(max_length=2048)]
+RoleIdentifier = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+ROLE_MISSING = "name the role by `role` (its id or name)"
+ROLE_TWICE = "`role` and `roleId` name different roles; send only `role`"
 
 
 class CreatePermission(Input):
@@ -29,7 +32,27 @@ class CreateRole(Input):
 
 
 class RoleRef(Input):
-    role: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    role: RoleIdentifier
+
+
+class SetRolePermissions(Input):
+    """`role` is the current name of the field; SDKs that predate it send `roleId`."""
+
+    role: RoleIdentifier | None = None
+    role_id: RoleIdentifier | None = None
+    permissions: Annotated[list[PermissionSlug], Field(max_length=1000)]
+
+    @model_validator(mode="after")
+    def _one_role(self) -> SetRolePermissions:
+        if self.role is None and self.role_id is None:
+            raise ValueError(ROLE_MISSING)
+        if None not in (self.role, self.role_id) and self.role != self.role_id:
+            raise ValueError(ROLE_TWICE)
+        return self
+
+    @property
+    def named_role(self) -> str:
+        return self.role or self.role_id or ""
 
 
 class ListRbac(Input):
