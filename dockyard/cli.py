@@ -7,7 +7,15 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from dockyard.client import ApiClient, ApiError
+from dockyard.client import (
+    CONNECTION_FILE,
+    ApiClient,
+    ApiError,
+    api_url_of,
+    edge_port_of,
+    root_key_of,
+    temporal_ui_of,
+)
 from dockyard.payloads import deployment_workflow_id
 from dockyard.watch import build_log, domain_urls, follow, follow_build_log, step_lines
 
@@ -25,21 +33,27 @@ app.add_typer(root_keys, name="root-keys")
 
 NO_ROOT_KEY = (
     "no root key: set DOCKYARD_ROOT_KEY (or UNKEY_ROOT_KEY), or pass --root-key. "
-    "`dockyard dev` prints one at its first start; `dockyard root-keys create --local` makes "
+    "`dockyard dev` prints one at its first start (and keeps it in "
+    f"$DOCKYARD_HOME/{CONNECTION_FILE}); `dockyard root-keys create --local` makes "
     "the first one on the machine that runs dockyard."
 )
 NO_PROJECT = "no project: pass --project or set DOCKYARD_PROJECT (or UNKEY_PROJECT)"
 
+SAVED = f"what `dockyard dev` saved in $DOCKYARD_HOME/{CONNECTION_FILE}"
 ApiUrl = Annotated[
     str,
-    typer.Option(envvar="DOCKYARD_API_URL", help="Where the dockyard API listens."),
+    typer.Option(
+        envvar="DOCKYARD_API_URL",
+        show_default=False,
+        help=f"Where the dockyard API listens. Default: {SAVED}, else http://127.0.0.1:8000.",
+    ),
 ]
 RootKey = Annotated[
     str,
     typer.Option(
         envvar=["DOCKYARD_ROOT_KEY", "UNKEY_ROOT_KEY"],
         show_default=False,
-        help="Root key for the API.",
+        help=f"Root key for the API. Default: {SAVED}.",
     ),
 ]
 Project = Annotated[
@@ -54,13 +68,22 @@ Project = Annotated[
 ]
 AppOption = Annotated[str, typer.Option("--app", "-a", help="App slug or id.")]
 EnvOption = Annotated[str, typer.Option("--env", "-e", help="Environment slug or id.")]
-EdgePort = Annotated[int, typer.Option(envvar="DOCKYARD_EDGE_PORT", help="The edge's port.")]
-TemporalUi = Annotated[
-    str, typer.Option(envvar="DOCKYARD_TEMPORAL_UI_URL", help="The Temporal Web UI's address.")
+EdgePort = Annotated[
+    int | None,
+    typer.Option(
+        envvar="DOCKYARD_EDGE_PORT",
+        show_default=False,
+        help=f"The edge's HTTP port. Default: {SAVED}, else 8080.",
+    ),
 ]
-DEFAULT_TEMPORAL_UI = "http://127.0.0.1:8233"
-
-DEFAULT_API_URL = "http://127.0.0.1:8000"
+TemporalUi = Annotated[
+    str,
+    typer.Option(
+        envvar="DOCKYARD_TEMPORAL_UI_URL",
+        show_default=False,
+        help=f"The Temporal Web UI's address. Default: {SAVED}, else http://127.0.0.1:8233.",
+    ),
+]
 CURRENT_TIMEOUT = 120.0
 
 
@@ -70,9 +93,10 @@ def fail(message: str) -> NoReturn:
 
 
 def client(api_url: str, root_key: str) -> ApiClient:
-    if not root_key:
+    key = root_key_of(root_key)
+    if not key:
         fail(NO_ROOT_KEY)
-    return ApiClient(api_url, root_key)
+    return ApiClient(api_url_of(api_url), key)
 
 
 def call(api_url: str, root_key: str, operation: str, body: dict[str, Any]) -> Any:
@@ -122,10 +146,10 @@ def deploy(
     branch: Annotated[str | None, typer.Option(help="Branch the image was built from.")] = None,
     commit: Annotated[str | None, typer.Option(help="Commit SHA the image was built from.")] = None,
     detach: Annotated[bool, typer.Option(help="Return once the deployment is created.")] = False,
-    api_url: ApiUrl = DEFAULT_API_URL,
+    api_url: ApiUrl = "",
     root_key: RootKey = "",
-    edge_port: EdgePort = 8080,
-    temporal_ui: TemporalUi = DEFAULT_TEMPORAL_UI,
+    edge_port: EdgePort = None,
+    temporal_ui: TemporalUi = "",
 ) -> None:
     """Deploy a pre-built image and follow it until it is ready or has failed."""
     body: dict[str, Any] = {
@@ -142,7 +166,7 @@ def deploy(
             created = api.call("deployments.createDeployment", body)
             deployment_id = created["deploymentId"]
             typer.echo(f"deployment {deployment_id} created")
-            typer.echo(f"  workflow: {workflow_url(temporal_ui, deployment_id)}")
+            typer.echo(f"  workflow: {workflow_url(temporal_ui_of(temporal_ui), deployment_id)}")
             if detach:
                 return
             deployment = follow(api, deployment_id, say=typer.echo)
@@ -154,14 +178,14 @@ def deploy(
         reason = (deployment.get("error") or {}).get("message", "no reason recorded")
         fail(f"deployment {deployment_id} {deployment['status']}: {reason}")
     typer.secho("ready", fg=typer.colors.GREEN)
-    for url in domain_urls(deployment, edge_port):
+    for url in domain_urls(deployment, edge_port_of(edge_port)):
         typer.echo(f"  {url}")
 
 
 @app.command()
 def rollback(
     deployment_id: Annotated[str, typer.Argument(help="The earlier deployment to go back to.")],
-    api_url: ApiUrl = DEFAULT_API_URL,
+    api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
     """Send live traffic back to an earlier production deployment (instant while it is warm)."""
@@ -175,7 +199,7 @@ def rollback(
 @app.command()
 def promote(
     deployment_id: Annotated[str, typer.Argument(help="The deployment to make live.")],
-    api_url: ApiUrl = DEFAULT_API_URL,
+    api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
     """Make a ready or stopped deployment live again (a stopped one is started first)."""
@@ -190,7 +214,7 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Print lines as the build writes them.")
     ] = False,
-    api_url: ApiUrl = DEFAULT_API_URL,
+    api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
     """Print a deployment's build log; with --follow, live until the build is over."""
@@ -223,7 +247,7 @@ def dev(
 def create_project(
     slug: str,
     name: Annotated[str | None, typer.Option(help="Display name; the slug by default.")] = None,
-    api_url: ApiUrl = DEFAULT_API_URL,
+    api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
     data = call(api_url, root_key, "projects.createProject", {"slug": slug, "name": name or slug})
@@ -231,23 +255,21 @@ def create_project(
 
 
 @projects.command("list")
-def list_projects(api_url: ApiUrl = DEFAULT_API_URL, root_key: RootKey = "") -> None:
+def list_projects(api_url: ApiUrl = "", root_key: RootKey = "") -> None:
     for project in call(api_url, root_key, "projects.listProjects", {}):
         typer.echo(f"{project['id']}  {project['slug']}")
 
 
 @apps.command("create")
 def create_app(
-    slug: str, project: Project = "", api_url: ApiUrl = DEFAULT_API_URL, root_key: RootKey = ""
+    slug: str, project: Project = "", api_url: ApiUrl = "", root_key: RootKey = ""
 ) -> None:
     body = {"project": require_project(project), "slug": slug, "name": slug}
     typer.echo(call(api_url, root_key, "apps.createApp", body)["appId"])
 
 
 @apps.command("list")
-def list_apps(
-    project: Project = "", api_url: ApiUrl = DEFAULT_API_URL, root_key: RootKey = ""
-) -> None:
+def list_apps(project: Project = "", api_url: ApiUrl = "", root_key: RootKey = "") -> None:
     for item in call(api_url, root_key, "apps.listApps", {"project": require_project(project)}):
         typer.echo(f"{item['id']}  {item['slug']}")
 
@@ -258,7 +280,7 @@ def create_environment(
     project: Project = "",
     app_slug: AppOption = "default",
     kind: Annotated[str, typer.Option(help="production or preview.")] = "preview",
-    api_url: ApiUrl = DEFAULT_API_URL,
+    api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
     body = {"project": require_project(project), "app": app_slug, "slug": slug, "kind": kind}
@@ -269,7 +291,7 @@ def create_environment(
 def list_environments(
     project: Project = "",
     app_slug: AppOption = "default",
-    api_url: ApiUrl = DEFAULT_API_URL,
+    api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
     body = {"project": require_project(project), "app": app_slug}
@@ -282,7 +304,7 @@ def list_deployments(
     project: Project = "",
     app_slug: Annotated[str | None, typer.Option("--app", "-a")] = None,
     env: Annotated[str | None, typer.Option("--env", "-e")] = None,
-    api_url: ApiUrl = DEFAULT_API_URL,
+    api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
     body = {k: v for k, v in (("project", project), ("app", app_slug), ("environment", env)) if v}
@@ -297,9 +319,9 @@ def list_deployments(
 @deployments.command("get")
 def get_deployment(
     deployment_id: str,
-    api_url: ApiUrl = DEFAULT_API_URL,
+    api_url: ApiUrl = "",
     root_key: RootKey = "",
-    edge_port: EdgePort = 8080,
+    edge_port: EdgePort = None,
 ) -> None:
     item = call(api_url, root_key, "deployments.getDeployment", {"deploymentId": deployment_id})
     typer.echo(f"{item['id']}  {item['status']}")
@@ -307,7 +329,7 @@ def get_deployment(
         typer.echo(line)
     if item.get("error"):
         typer.echo(f"  error: {item['error']['message']}")
-    for url in domain_urls(item, edge_port):
+    for url in domain_urls(item, edge_port_of(edge_port)):
         typer.echo(f"  {url}")
 
 
@@ -330,7 +352,7 @@ def create_root_key(
             "and no root key: only for the very first key.",
         ),
     ] = False,
-    api_url: ApiUrl = DEFAULT_API_URL,
+    api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
     """Create a root key; it is printed only now.
@@ -342,8 +364,6 @@ def create_root_key(
     """
     permissions = permission or ["*"]
     if not local:
-        if not root_key:
-            fail(NO_ROOT_KEY)
         body = {"name": name, "permissions": permissions}
         typer.echo(call(api_url, root_key, "rootKeys.createKey", body)["key"])
         return

@@ -1,14 +1,117 @@
-"""A small client of dockyard's REST API (Unkey's v2 wire protocol), for the CLI."""
+"""A small client of dockyard's REST API (Unkey's v2 wire protocol), for the CLI, and the
+connection file through which `dockyard dev` tells the CLI where it runs."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 UNREACHABLE = "cannot reach the dockyard API at {url}: {error}. Is `dockyard dev` running?"
+CONNECTION_FILE = "connection.json"
+PRIVATE_FILE_MODE = 0o600
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a running dockyard answers, as its `dockyard dev` saved it in its home.
+
+    `root_key` is the key that start created, if it created one: like the tokens `fly`,
+    `railway` or `gh` keep, it lives in a file only its owner can read, so the CLI on the
+    same machine works without copying it into every shell.
+    """
+
+    api_url: str
+    edge_port: int
+    edge_https_port: int
+    apex_domain: str
+    temporal_ui_url: str
+    root_key: str = ""
+
+    def save(self, home: Path) -> None:
+        """Write `<home>/connection.json` (mode 0600) in one step: a CLI reading it at
+        the same moment sees the old file or the new one, never half of one."""
+        path = home / CONNECTION_FILE
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump(asdict(self), file, indent=2)
+            file.write("\n")
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, home: Path) -> Connection | None:
+        """The saved connection, or None when there is none (or it cannot be read)."""
+        try:
+            saved = json.loads((home / CONNECTION_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(saved, dict):
+            return None
+        known = {field.name for field in fields(cls)}
+        try:
+            return cls(**{name: value for name, value in saved.items() if name in known})
+        except TypeError:
+            return None
+
+
+DEFAULT_TEMPORAL_UI = "http://127.0.0.1:8233"
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+DEFAULT_EDGE_PORT = 8080
+DEFAULT_HOME = ".dockyard"
+
+
+@cache
+def saved() -> Connection | None:
+    """Where the `dockyard dev` of DOCKYARD_HOME answers, as it saved it at its start."""
+    return Connection.load(Path(os.environ.get("DOCKYARD_HOME") or DEFAULT_HOME))
+
+
+def local_url(port_variable: str) -> str:
+    """The local address a DOCKYARD_*_PORT variable names, as `dockyard dev` reads it."""
+    port = os.environ.get(port_variable)
+    return f"http://127.0.0.1:{port}" if port else ""
+
+
+# Each setting: the option, else its environment variable, else the saved connection (only
+# when no variable of the setting is set at all: an empty DOCKYARD_ROOT_KEY means no key),
+# else the default of a stack started with no settings.
+def environment_sets(*variables: str) -> bool:
+    return any(name in os.environ for name in variables)
+
+
+def api_url_of(option: str) -> str:
+    connection = saved()
+    if option or environment_sets("DOCKYARD_API_URL", "DOCKYARD_API_PORT"):
+        return option or local_url("DOCKYARD_API_PORT") or DEFAULT_API_URL
+    return connection.api_url if connection else DEFAULT_API_URL
+
+
+def root_key_of(option: str) -> str:
+    connection = saved()
+    if option or environment_sets("DOCKYARD_ROOT_KEY", "UNKEY_ROOT_KEY") or not connection:
+        return option
+    return connection.root_key
+
+
+def edge_port_of(option: int | None) -> int:
+    connection = saved()
+    if option is not None:
+        return option
+    return connection.edge_port if connection else DEFAULT_EDGE_PORT
+
+
+def temporal_ui_of(option: str) -> str:
+    connection = saved()
+    if option or environment_sets("DOCKYARD_TEMPORAL_UI_URL", "DOCKYARD_TEMPORAL_UI_PORT"):
+        return option or local_url("DOCKYARD_TEMPORAL_UI_PORT") or DEFAULT_TEMPORAL_UI
+    return connection.temporal_ui_url if connection else DEFAULT_TEMPORAL_UI
 
 
 class ApiError(Exception):

@@ -18,8 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
 from dockyard import search_attributes
 from dockyard.bootstrap import Bootstrapped, bootstrap
+from dockyard.client import CONNECTION_FILE, Connection
+from dockyard.keys import hash_key
+from dockyard.models import RootKey
 from dockyard.settings import Settings, settings_environment
 from dockyard.stack import Stack, listening, wait_for
 
@@ -46,6 +51,7 @@ def running_stack(settings: Settings, *, echo: bool = True) -> Iterator[RunningS
             stack.start(name, [sys.executable, "-m", module], quiet=not echo)
         wait_for(f"127.0.0.1:{settings.api_port}", "the API", stack)
         wait_for(f"127.0.0.1:{settings.edge_port}", "the edge", stack)
+        save_connection(settings, booted)
         yield RunningStack(stack=stack, booted=booted)
     finally:
         stack.stop()
@@ -55,6 +61,30 @@ def running_stack(settings: Settings, *, echo: bool = True) -> Iterator[RunningS
 class RunningStack:
     stack: Stack
     booted: Bootstrapped
+
+
+def save_connection(settings: Settings, booted: Bootstrapped) -> None:
+    """Tell a CLI on this machine where this stack answers (`<home>/connection.json`).
+
+    The root key goes in only when this start created it, or an earlier start did and it
+    still works: a key given in DOCKYARD_ROOT_KEY is the user's to keep.
+    """
+    root_key = booted.new_root_key or ""
+    earlier = Connection.load(settings.home)
+    if not root_key and not settings.root_key and earlier and earlier.root_key:
+        with booted.sessions() as session:
+            known = session.scalar(
+                select(RootKey.id).where(RootKey.key_hash == hash_key(earlier.root_key))
+            )
+        root_key = earlier.root_key if known else ""
+    Connection(
+        api_url=settings.api_url,
+        edge_port=settings.edge_port,
+        edge_https_port=settings.edge_https_port,
+        apex_domain=settings.apex_domain,
+        temporal_ui_url=settings.temporal_ui_url,
+        root_key=root_key,
+    ).save(settings.home)
 
 
 def run_dev(settings: Settings, *, demo: bool) -> int:
@@ -103,12 +133,15 @@ def _announce(settings: Settings, new_root_key: str | None) -> None:
         *_https_line(settings),
         f"  Temporal Web UI   {settings.temporal_ui_url}",
         f"  logs              {settings.home / 'logs'}",
+        f"  CLI connection    {settings.home / CONNECTION_FILE}",
     ]
     if new_root_key:
         lines += [
             "",
             "  Your root key (shown once; keep it):",
             f"    export DOCKYARD_ROOT_KEY={new_root_key}",
+            f"  The CLI run with this DOCKYARD_HOME ({settings.home}) also finds it in",
+            f"  {CONNECTION_FILE}, readable only by you.",
         ]
     print("\n".join(lines) + "\n", flush=True)
 
