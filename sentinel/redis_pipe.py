@@ -7,10 +7,12 @@ write on one connection and matches replies to callers in order (Redis answers i
 order), parsing with hiredis: ~21 us per call, 47,000 calls/s (same machine, 64
 concurrent callers).
 
-Failure: when the oldest unanswered call has waited longer than `timeout`, the
-connection is dropped and every waiting call fails with RedisUnavailable (one watchdog
-per connection, not a timer per call: timers cost more than the call); the next call
-reconnects.
+Failure: when the oldest unanswered call was written more than `timeout` ago and no
+answer at all has come for as long (a long pipeline that is being answered is not
+stuck), and still none after the loop has read its sockets once more (a loop that was
+busy for longer may hold the answer unread), the connection is dropped and every waiting
+call fails with RedisUnavailable (one watchdog per connection, not a timer per call:
+timers cost more than the call); the next call reconnects.
 Callers decide what a failure means (rate limits fall back to counting locally).
 """
 
@@ -20,6 +22,7 @@ import asyncio
 import functools
 import hashlib
 import socket
+import time
 from collections import deque
 from typing import Any, cast
 from urllib.parse import urlparse
@@ -51,7 +54,10 @@ class _Connection(asyncio.Protocol):
         self._timeout = timeout
         self._reader = hiredis.Reader()
         self._waiting: deque[asyncio.Future[Any]] = deque()
-        self._sent_at: deque[float] = deque()
+        self._sent_at: deque[float] = deque()  # time.monotonic() when written, per call
+        self._answered = 0  # replies so far
+        self._answered_at = time.monotonic()  # when the last one came
+        self._suspect = -1  # _answered when the oldest call was first seen overdue
         self._watchdog: asyncio.TimerHandle | None = None
         self._pending: list[bytes] = []
         self._flush_scheduled = False
@@ -67,6 +73,8 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)
         while (reply := self._reader.gets()) is not False:
+            self._answered += 1
+            self._answered_at = time.monotonic()
             if self._waiting:
                 waiter = self._waiting.popleft()
                 self._sent_at.popleft()
@@ -87,10 +95,7 @@ class _Connection(asyncio.Protocol):
         loop = self._loop
         waiter: asyncio.Future[Any] = loop.create_future()
         self._waiting.append(waiter)
-        self._sent_at.append(loop.time())
         self._pending.append(command)
-        if self._watchdog is None:
-            self._watchdog = loop.call_later(self._timeout, self._check)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
@@ -98,20 +103,30 @@ class _Connection(asyncio.Protocol):
 
     def _check(self) -> None:
         """Drop the connection when the oldest call has waited too long."""
-        loop = self._loop
         self._watchdog = None
-        if self._sent_at and loop.time() - self._sent_at[0] >= self._timeout:
+        if not self._sent_at:
+            return  # the next write starts the watchdog again
+        since = max(self._sent_at[0], self._answered_at)
+        overdue = time.monotonic() - since - self._timeout
+        if overdue >= 0 and self._suspect == self._answered:
             self.close()
             self.connection_lost(TimeoutError(f"no reply within {self._timeout:g} s"))
             return
-        if self._sent_at:
-            delay = self._sent_at[0] + self._timeout - loop.time()
-            self._watchdog = loop.call_later(max(delay, 0.001), self._check)
+        if overdue >= 0:
+            # Look again after the loop has read its sockets once more.
+            self._suspect = self._answered
+            self._watchdog = self._loop.call_later(0.001, self._check)
+            return
+        self._suspect = -1
+        self._watchdog = self._loop.call_later(max(-overdue, 0.001), self._check)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
         if self._transport is not None and not self.lost:
             self._transport.write(b"".join(self._pending))
+            self._sent_at.extend([time.monotonic()] * len(self._pending))
+            if self._watchdog is None:
+                self._watchdog = self._loop.call_later(self._timeout, self._check)
         self._pending.clear()
 
     def close(self) -> None:

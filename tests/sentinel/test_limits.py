@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import redis
 
-from dockyard.ratelimit import LEASE_SHARE, RateLimiter, counter_key
+from dockyard.ratelimit import LEASE_SHARE, Decision, RateLimiter, counter_key
 from sentinel import limits
 from sentinel.limits import Limiter, lease_size
 from sentinel.redis_pipe import RedisPipe
 from tests.sentinel.conftest import refusing_address
 
 REPLICAS = 3
-MINUTE = 60_000
+HOUR = 3_600_000
+MARGIN_SECONDS = 30  # what a test that counts a window's units may take, under load
 
 
 class CountingPipe(RedisPipe):
@@ -37,7 +39,12 @@ class CountingPipe(RedisPipe):
 
 
 @pytest.fixture
-def replicas(redis_url: str) -> list[Limiter]:
+async def replicas(redis_url: str) -> AsyncIterator[list[Limiter]]:
+    """Three replicas' limiters, at least MARGIN_SECONDS before an hour's window ends, so
+    tests that count one window's units see one window."""
+    left = HOUR / 1000 - time.time() % (HOUR / 1000)
+    if left < MARGIN_SECONDS:
+        await asyncio.sleep(left + 0.1)
     made = [Limiter(CountingPipe(redis_url)) for _ in range(REPLICAS)]
     yield made
     for limiter in made:
@@ -54,13 +61,16 @@ def used_in_redis(redis_url: str, key: str) -> int:
 
 
 async def hammer(
-    replicas: list[Limiter], key: str, limit: int, requests: int, window: int = MINUTE
-) -> list[bool]:
+    replicas: list[Limiter], key: str, limit: int, requests: int, window: int = HOUR
+) -> list[Decision]:
     """`requests` requests at once, spread over the replicas in turn."""
-    decisions = await asyncio.gather(
+    return await asyncio.gather(
         *(replicas[i % len(replicas)].take(key, limit, window) for i in range(requests))
     )
-    return [decision.passed for decision in decisions]
+
+
+def passed(decisions: list[Decision]) -> int:
+    return sum(1 for decision in decisions if decision.passed)
 
 
 @pytest.mark.parametrize("limit", [1, 10, LEASE_SHARE])
@@ -68,8 +78,8 @@ async def test_a_limit_of_at_most_lease_share_is_exact(
     replicas: list[Limiter], redis_url: str, limit: int
 ) -> None:
     key = fresh_counter()
-    passed = await hammer(replicas, key, limit, 3 * limit + 3)
-    assert passed.count(True) == limit  # the (limit+1)th is the first refused
+    decisions = await hammer(replicas, key, limit, 3 * limit + 3)
+    assert passed(decisions) == limit  # the (limit+1)th is the first refused
     assert used_in_redis(redis_url, key) == limit
     assert not any(lease.tokens for r in replicas for lease in r._leases.values())
 
@@ -79,9 +89,13 @@ async def test_never_more_than_the_limit_and_early_by_at_most_the_others_leases(
     replicas: list[Limiter], redis_url: str, limit: int
 ) -> None:
     key = fresh_counter()
-    admitted = 0
-    for _ in range(4):  # waves of concurrent requests, past the limit
-        admitted += (await hammer(replicas, key, limit, limit // 2 + 7)).count(True)
+    decisions: list[Decision] = []
+    wave = min(limit // 2 + 7, 2_000)
+    for _ in range(limit // wave + 2):  # waves of concurrent requests, past the limit
+        decisions += await hammer(replicas, key, limit, wave)
+    assert all(decision.shared for decision in decisions), "Redis answered too slowly"
+    assert {decision.reset for decision in decisions} == {decisions[0].reset}  # one window
+    admitted = passed(decisions)
     assert admitted <= limit
     assert admitted >= limit - (REPLICAS - 1) * lease_size(limit)
     held = sum(lease.tokens for r in replicas for lease in r._leases.values())
@@ -97,7 +111,7 @@ async def test_a_busy_counter_costs_a_round_trip_per_lease_not_per_request(
     limiter = replicas[0]
     key = fresh_counter()
     for _ in range(5_000):
-        assert (await limiter.take(key, 10**9, MINUTE)).passed
+        assert (await limiter.take(key, 10**9, HOUR)).passed
     await asyncio.sleep(0.05)  # a prefetch still on its way
     calls = limiter._pipe.calls  # type: ignore[union-attr]
     assert calls <= 5_000 // (limits.LEASE_MAX // 2) + 2, calls
@@ -109,13 +123,13 @@ async def test_units_left_unspent_go_back_to_the_other_replicas(
     monkeypatch.setattr(limits, "LEASE_SECONDS", 0.1)
     first, second = replicas[:2]
     key, limit = fresh_counter(), 1_000
-    assert (await first.take(key, limit, MINUTE)).passed
+    assert (await first.take(key, limit, HOUR)).passed
     assert 0 < first._leases[key].tokens <= lease_size(limit)  # held, unspent
     await asyncio.sleep(0.15)
     await first.give_back(everything=False)  # what the replica's task does every second
     assert key not in first._leases
     assert used_in_redis(redis_url, key) == 1
-    admitted = (await hammer([second], key, limit, limit)).count(True)
+    admitted = passed(await hammer([second], key, limit, limit))
     assert admitted == limit - 1
 
 
@@ -125,15 +139,15 @@ async def test_a_refused_counter_is_refused_without_asking_redis_for_a_while(
     monkeypatch.setattr(limits, "LEASE_SECONDS", 0.2)
     limiter = replicas[0]
     key = fresh_counter()
-    assert (await limiter.take(key, 1, MINUTE)).passed
-    refused = await limiter.take(key, 1, MINUTE)
+    assert (await limiter.take(key, 1, HOUR)).passed
+    refused = await limiter.take(key, 1, HOUR)
     assert not refused.passed and refused.remaining == 0
     calls = limiter._pipe.calls  # type: ignore[union-attr]
     for _ in range(100):
-        assert not (await limiter.take(key, 1, MINUTE)).passed
+        assert not (await limiter.take(key, 1, HOUR)).passed
     assert limiter._pipe.calls == calls  # type: ignore[union-attr]
     await asyncio.sleep(0.25)
-    assert not (await limiter.take(key, 1, MINUTE)).passed
+    assert not (await limiter.take(key, 1, HOUR)).passed
     assert limiter._pipe.calls == calls + 1  # type: ignore[union-attr]
 
 
@@ -152,7 +166,7 @@ async def test_a_lease_serves_only_the_window_it_was_granted_for(
 ) -> None:
     limiter = replicas[0]
     key = fresh_counter()
-    assert (await limiter.take(key, 10**6, MINUTE)).passed
+    assert (await limiter.take(key, 10**6, HOUR)).passed
     assert limiter._leases[key].tokens > 0
     second = await limiter.take(key, 10**6, 1_000)  # the policy's window changed
     assert second.reset - time.time() * 1000 <= 1_000
@@ -164,22 +178,22 @@ async def test_the_api_counts_units_leased_to_replicas_as_taken(
 ) -> None:
     api = RateLimiter(redis.Redis.from_url(redis_url))
     key, limit = fresh_counter(), 500
-    assert (await replicas[0].take(key, limit, MINUTE)).passed
+    assert (await replicas[0].take(key, limit, HOUR)).passed
     held = replicas[0]._leases[key].tokens
     assert held > 0
-    answer = api.take(key, limit, MINUTE)
+    answer = api.take(key, limit, HOUR)
     assert answer.passed and answer.remaining == limit - 1 - held - 1
     spent = 2 + sum(
-        1 for _ in range(limit) if api.take(key, limit, MINUTE).passed
+        1 for _ in range(limit) if api.take(key, limit, HOUR).passed
     )  # the API takes what is left, the lease stays the replica's
     assert spent == limit - held
-    assert all([(await replicas[0].take(key, limit, MINUTE)).passed for _ in range(held)])
-    assert not (await replicas[0].take(key, limit, MINUTE)).passed
+    assert all([(await replicas[0].take(key, limit, HOUR)).passed for _ in range(held)])
+    assert not (await replicas[0].take(key, limit, HOUR)).passed
 
 
 async def test_without_redis_limits_count_in_this_replica_alone() -> None:
     limiter = Limiter(RedisPipe(f"redis://{refusing_address()}/0"))
     key = fresh_counter()
-    decisions = [await limiter.take(key, 2, MINUTE) for _ in range(3)]
+    decisions = [await limiter.take(key, 2, HOUR) for _ in range(3)]
     assert [d.passed for d in decisions] == [True, True, False]
     assert not limiter.shared and not decisions[0].shared
