@@ -25,6 +25,7 @@ from activities.instances import InstanceActivities
 from activities.lifecycle import LifecycleActivities
 from activities.records import DeploymentRecords
 from activities.routes import RouteActivities
+from activities.teardown import ProjectTeardown
 from activities.watch import RegionWatch
 from dockyard.crypto import SecretBox
 from dockyard.db import make_engine, make_sessionmaker, migrate
@@ -40,6 +41,7 @@ from dockyard.settings import Settings, load_settings
 from dockyard.temporal import connect, register_search_attributes
 from workflows.deployment import DeploymentWorkflow
 from workflows.environment import EnvironmentWorkflow
+from workflows.project import ProjectDeletionWorkflow
 from workflows.region import RegionWorkflow
 
 log = logging.getLogger("dockyard.worker")
@@ -64,11 +66,17 @@ def build_workers(
         routes = RouteActivities(sessions, events, settings.apex_domain, client)
         lifecycle = LifecycleActivities(sessions, settings.redis_url)
         build_queue = BuildQueue(sessions)
+        teardown = ProjectTeardown(sessions, events, client)
         workers.append(
             Worker(
                 client,
                 task_queue=queues.control,
-                workflows=[DeploymentWorkflow, EnvironmentWorkflow, RegionWorkflow],
+                workflows=[
+                    DeploymentWorkflow,
+                    EnvironmentWorkflow,
+                    RegionWorkflow,
+                    ProjectDeletionWorkflow,
+                ],
                 activities=[
                     records.record_progress,
                     records.record_failure,
@@ -81,6 +89,9 @@ def build_workers(
                     lifecycle.last_request,
                     build_queue.wait_for_slot,
                     build_queue.release_slot,
+                    teardown.plan,
+                    teardown.terminate,
+                    teardown.delete_rows,
                 ],
                 activity_executor=executor,
             )

@@ -237,3 +237,34 @@ REGION_WORKFLOW = "RegionWorkflow"
 
 def region_workflow_id(queues: TaskQueues, region: str) -> str:
     return f"{queues.prefix}-watch-{region}"
+
+
+PROJECT_DELETION_WORKFLOW = "ProjectDeletionWorkflow"
+
+
+def project_deletion_workflow_id(project_id: str) -> str:
+    return f"delete-project-{project_id}"
+
+
+class DeleteProjectInput(BaseModel):
+    project_id: str
+    queues: TaskQueues
+
+
+class DeploymentRegions(BaseModel):
+    """A deployment of the project, and every region it may have containers in."""
+
+    deployment_id: str
+    regions: list[str]
+
+
+class TeardownPlan(BaseModel):
+    """What deleting a project must stop before its rows go."""
+
+    workflow_ids: list[str] = Field(default_factory=list)
+    deployments: list[DeploymentRegions] = Field(default_factory=list)
+
+
+class TerminateWorkflowsInput(BaseModel):
+    workflow_ids: list[str]
+    reason: str

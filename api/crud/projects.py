@@ -6,7 +6,6 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.crud.teardown import refuse_if_running
 from api.errors import Conflict, PreconditionFailed
 from api.pagination import decode_cursor, encode_cursor, page
 from api.schemas.base import Pagination
@@ -68,15 +67,17 @@ def update_project(
     return project
 
 
-def delete_project(session: Session, *, project: Project) -> None:
-    """Delete the project with its apps, environments and deployments (the schema cascades)."""
+def delete_project(session: Session, *, project: Project) -> bool:
+    """Refuse a protected project. One that never had a deployment has nothing running
+    (no container, no workflow): its rows go now, and the answer is True. Any other is
+    torn down by workflows.project, which the caller starts."""
     if project.delete_protection:
         raise PreconditionFailed(PROTECTED.format(slug=project.slug))
-    refuse_if_running(
-        session, Deployment.project_id == project.id, what=f"Project '{project.slug}'"
-    )
+    if session.scalar(select(exists().where(Deployment.project_id == project.id))):
+        return False
     session.delete(project)
     session.flush()
+    return True
 
 
 def _ensure_slug_free(session: Session, *, workspace_id: str, slug: str) -> None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from temporalio.common import WorkflowIDConflictPolicy
+
+from api.auth import Caller
 from api.crud import projects as crud
 from api.crud.lookup import find_project
-from api.deps import MetaDep, RootKeyDep, SessionDep
+from api.deps import MetaDep, RootKeyDep, SessionDep, SettingsDep, TemporalDep
+from api.errors import UNAVAILABLE_RESPONSE
 from api.routes import resource_router
+from api.routes.deployments import TEMPORAL_ERRORS
 from api.schemas.base import Empty, Envelope, Page
 from api.schemas.projects import (
     CreateProject,
@@ -15,6 +22,14 @@ from api.schemas.projects import (
     ProjectRef,
     UpdateProject,
 )
+from dockyard.payloads import (
+    PROJECT_DELETION_WORKFLOW,
+    DeleteProjectInput,
+    TaskQueues,
+    project_deletion_workflow_id,
+)
+
+NOT_ACCEPTED = "Project {id} is not being deleted; ask again once Temporal is up."
 
 router = resource_router("projects")
 
@@ -72,12 +87,42 @@ def update_project(
     return Envelope(meta=meta, data=ProjectOut.of(project))
 
 
-@router.post("/v2/projects.deleteProject", status_code=202)
-def delete_project(
-    body: ProjectRef, session: SessionDep, caller: RootKeyDep, meta: MetaDep
+@router.post("/v2/projects.deleteProject", status_code=202, responses=UNAVAILABLE_RESPONSE)
+async def delete_project(
+    body: ProjectRef,
+    session: SessionDep,
+    caller: RootKeyDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    meta: MetaDep,
 ) -> Envelope[Empty]:
+    """Accepted (202) once the deletion is durable: a project that ever had a deployment is
+    torn down by its deletion workflow (instances, routes, domains, then rows) shortly
+    after. Asking again while it runs joins the same workflow."""
+    project_id = await run_in_threadpool(_delete_or_hand_over, session, caller, body)
+    if project_id is None:
+        return Envelope(meta=meta, data=Empty())
+    queues = TaskQueues(prefix=settings.task_queue_prefix)
+    client = await temporal.client()
+    try:
+        await client.start_workflow(
+            PROJECT_DELETION_WORKFLOW,
+            DeleteProjectInput(project_id=project_id, queues=queues),
+            id=project_deletion_workflow_id(project_id),
+            task_queue=queues.control,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except TEMPORAL_ERRORS as error:
+        reason = temporal.failed(error)
+        raise temporal.unavailable(reason, NOT_ACCEPTED.format(id=project_id)) from error
+    return Envelope(meta=meta, data=Empty())
+
+
+def _delete_or_hand_over(session: Session, caller: Caller, body: ProjectRef) -> str | None:
+    """None when the project is gone already; else its id, for the deletion workflow."""
     project = find_project(session, workspace_id=caller.workspace_id, project=body.project)
     caller.require("project", "delete_project", project.id)
-    crud.delete_project(session, project=project)
-    session.commit()
-    return Envelope(meta=meta, data=Empty())
+    if crud.delete_project(session, project=project):
+        session.commit()
+        return None
+    return project.id

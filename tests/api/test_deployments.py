@@ -321,17 +321,15 @@ def _workspace_id(session: Session) -> str:
     return workspace_id
 
 
-def test_delete_waits_until_no_deployment_is_live(unkey: Unkey, shop: Shop, db) -> None:
+def test_delete_app_waits_until_no_deployment_is_live(unkey: Unkey, shop: Shop, db) -> None:
     deployment_id = deploy(unkey)
     with pytest.raises(errors.PreconditionFailedErrorResponse) as live:
         unkey.apps.delete_app(project="shop", app="web")
     assert f"live deployment ({deployment_id}, pending)" in live.value.data.error.detail
-    with pytest.raises(errors.PreconditionFailedErrorResponse):
-        unkey.projects.delete_project(project="shop")
 
     with db() as session, session.begin():
         session.execute(update(Deployment).values(status="failed"))
-    unkey.projects.delete_project(project="shop")
+    unkey.apps.delete_app(project="shop", app="web")
     assert count_deployments(db) == 0
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from temporalio.client import Client, WorkflowExecutionStatus
 from unkey.py import Unkey, errors
 
 from dockyard.models import Project
-from tests.api.conftest import assert_error
+from tests.api.conftest import RunningApi, Shop, assert_error
+from tests.api.test_deployments import deploy
 
 
 def test_create_get_update_delete(unkey: Unkey) -> None:
@@ -96,3 +98,21 @@ def test_unknown_project_is_a_404(unkey: Unkey) -> None:
     with pytest.raises(errors.NotFoundErrorResponse) as missing:
         unkey.projects.get_project(project="nope")
     assert missing.value.data.error.detail == "Project 'nope' does not exist in this workspace."
+
+
+async def test_a_project_that_had_deployments_is_deleted_by_its_workflow(
+    unkey: Unkey, shop: Shop, api: RunningApi, temporal_client: Client
+) -> None:
+    deploy(unkey)
+    unkey.projects.delete_project(project="shop")
+    handle = temporal_client.get_workflow_handle(f"delete-project-{shop.project_id}")
+    described = await handle.describe()
+    assert described.status == WorkflowExecutionStatus.RUNNING
+    assert described.task_queue == f"{api.settings.task_queue_prefix}-control"
+    # Asked again while it runs: accepted again, and the same workflow goes on.
+    unkey.projects.delete_project(project=shop.project_id)
+    assert (await handle.describe()).run_id == described.run_id
+    # No worker polls this test's queues: the project stays until the workflow removes it
+    # (tests/workflows/test_project_deletion.py runs it).
+    assert unkey.projects.get_project(project="shop").data.id == shop.project_id
+    await handle.terminate()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 
+import docker
 import pytest
-from unkey.py import Unkey
+from unkey.py import Unkey, errors
 
 from tests.e2e.conftest import Dockyard
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*DEPRECATED:DeprecationWarning")
 READY_TIMEOUT_SECONDS = 120
+TEARDOWN_TIMEOUT_SECONDS = 60
 # The demo image serves /www; writing the environment there shows what the container got.
 COMMAND = ["sh", "-c", "env > /www/env.txt; exec httpd -f -p 8080 -h /www"]
 
@@ -24,15 +26,18 @@ def wait_until_settled(unkey: Unkey, deployment_id: str):
         time.sleep(0.5)
 
 
+def web_app(unkey: Unkey, *, name: str, slug: str) -> dict[str, str]:
+    """A project with an app `web` that takes images; where its production environment is."""
+    unkey.projects.create_project(name=name, slug=slug)
+    unkey.apps.create_app(request={"project": slug, "name": "Web", "slug": "web", "git": {}})
+    return {"project": slug, "app": "web", "environment": "production"}
+
+
 def test_sdk_alone_takes_an_image_live_with_its_variables(
     dockyard: Dockyard, demo_images: dict[str, str]
 ) -> None:
     with Unkey(server_url=dockyard.settings.api_url, root_key=dockyard.root_key) as unkey:
-        unkey.projects.create_project(name="Scenario", slug="scenario")
-        unkey.apps.create_app(
-            request={"project": "scenario", "name": "Web", "slug": "web", "git": {}}
-        )
-        where = {"project": "scenario", "app": "web", "environment": "production"}
+        where = web_app(unkey, name="Scenario", slug="scenario")
         production = unkey.environments.get_environment(**where).data
         assert production.kind.value == "production"
 
@@ -62,3 +67,53 @@ def test_sdk_alone_takes_an_image_live_with_its_variables(
         assert response.status_code == 200, (hostname, response.text)
         lines = set(response.text.splitlines())
         assert {"GREETING=hello from dockyard", "API_TOKEN=tok_s3cret"} <= lines
+
+
+def test_sdk_sets_what_a_role_grants(dockyard: Dockyard) -> None:
+    with Unkey(server_url=dockyard.settings.api_url, root_key=dockyard.root_key) as unkey:
+        api_id = unkey.apis.create_api(name="scenario-docs").data.api_id
+        role_id = unkey.permissions.create_role(name="scenario-editor").data.role_id
+        key = unkey.keys.create_key(api_id=api_id, roles=["scenario-editor"]).data
+        held = unkey.permissions.set_role_permissions(
+            request={"role": role_id, "permissions": ["scenario.write", "scenario.read"]}
+        ).data
+        assert [p.slug for p in held] == ["scenario.read", "scenario.write"]
+        verified = unkey.keys.verify_key(key=key.key, permissions="scenario.write").data
+        assert verified.valid
+        unkey.permissions.set_role_permissions(request={"role": role_id, "permissions": []})
+        verified = unkey.keys.verify_key(key=key.key, permissions="scenario.write").data
+        assert verified.code.value == "INSUFFICIENT_PERMISSIONS"
+
+
+def test_sdk_deletes_a_project_with_a_live_deployment(
+    dockyard: Dockyard, demo_images: dict[str, str], docker_client: docker.DockerClient
+) -> None:
+    with Unkey(server_url=dockyard.settings.api_url, root_key=dockyard.root_key) as unkey:
+        where = web_app(unkey, name="Doomed", slug="doomed")
+        created = unkey.deployments.create_deployment(
+            request={**where, "image": {"docker_image": demo_images["v1"]}}
+        )
+        deployment = wait_until_settled(unkey, created.data.deployment_id)
+        assert deployment.status.value == "ready", deployment.error
+        assert deployment.domains
+        for hostname in deployment.domains:
+            assert dockyard.through_edge(hostname).status_code == 200, hostname
+
+        unkey.projects.delete_project(project="doomed")
+        unkey.projects.delete_project(project="doomed")  # a retry joins the same teardown
+        deadline = time.monotonic() + TEARDOWN_TIMEOUT_SECONDS
+        while True:
+            try:
+                unkey.projects.get_project(project="doomed")
+            except errors.NotFoundErrorResponse:
+                break
+            assert time.monotonic() < deadline, "the project was not deleted"
+            time.sleep(0.5)
+
+    label = f"dockyard.deployment={deployment.id}"
+    assert docker_client.containers.list(all=True, filters={"label": label}) == []
+    for hostname in deployment.domains:
+        deadline = time.monotonic() + TEARDOWN_TIMEOUT_SECONDS
+        while dockyard.through_edge(hostname).status_code == 200:
+            assert time.monotonic() < deadline, f"{hostname} still serves"
+            time.sleep(0.2)
