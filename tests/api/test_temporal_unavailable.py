@@ -97,3 +97,15 @@ async def test_deploys_wait_for_temporal_and_fail_cleanly_without_it(
         assert_error(http.post(DEPLOY, json=BODY), 503, detail_has="Nothing was started")
         assert time.monotonic() - started < 3
         assert len(deployments(api)) == 2
+
+        # A project with deployments is torn down by a workflow: not accepted without it.
+        error = assert_error(
+            http.post("/v2/projects.deleteProject", json={"project": "shop"}),
+            503,
+            detail_has="Nothing was started",
+        )
+        assert http.post("/v2/projects.getProject", json={"project": "shop"}).status_code == 200
+        # One that never had a deployment has nothing to tear down: it goes at once.
+        http.post("/v2/projects.createProject", json={"name": "Empty", "slug": "empty"})
+        assert http.post("/v2/projects.deleteProject", json={"project": "empty"}).status_code == 202
+        assert_error(http.post("/v2/projects.getProject", json={"project": "empty"}), 404)
