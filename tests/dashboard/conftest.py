@@ -23,6 +23,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
+# How long a page may take to draw its data: the actions' default, not expect()'s 5 s, which
+# a loaded machine can outlast while a fresh browser fetches and runs the page's modules.
+DRAWN_TIMEOUT = 15_000
 NO_CHROMIUM = (
     f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
     "Playwright's own browser download does not work here"
@@ -80,13 +83,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def page(browser: Browser, dockyard: Dockyard, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser tab (its own sessionStorage); uncaught page errors fail the test."""
     context = browser.new_context(viewport=VIEWPORT, base_url=dockyard.settings.api_url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(DRAWN_TIMEOUT)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    # A module that fails to load throws nothing: its request and the console say why.
+    trouble: list[str] = []
+    tab.on("requestfailed", lambda r: trouble.append(f"request failed: {r.url} {r.failure}"))
+    tab.on("console", lambda m: m.type == "error" and trouble.append(f"console: {m.text}"))
     yield tab
     # Every browser test leaves at least its last screen, and says when it was a failure.
     failed = request.node.stash.get(FAILED, False)
+    if failed:
+        print("\n".join(["browser trouble before the failure:", *trouble]))
     screenshot(tab, f"{short_name(request.node)}-{'failed' if failed else 'end'}")
     context.close()
     assert not errors, f"the page threw: {errors}"
@@ -109,16 +118,20 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 def sign_in(page: Page, root_key: str, path: str = "/dashboard") -> None:
+    """Sign in from `path`, and wait until the page the sign-in leads to is drawn."""
     page.goto(path)
+    expect(page.locator(f"{SIGN_IN}[data-ready]")).to_be_visible(timeout=DRAWN_TIMEOUT)
     page.get_by_label("Root key").fill(root_key)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("[data-ready]")).to_be_visible()
+    # The sign-in page is itself [data-ready]: wait for the next one.
+    expect(page.locator(f"[data-ready]:not({SIGN_IN})")).to_be_visible(timeout=DRAWN_TIMEOUT)
 
 
 def open_page(page: Page, path: str) -> None:
     """Go to a dashboard address and wait until its data is drawn."""
     page.goto(path)
-    expect(page.locator("[data-ready]")).to_be_visible()
+    expect(page.locator("[data-ready]")).to_be_visible(timeout=DRAWN_TIMEOUT)
 
 
+SIGN_IN = "[data-page=sign-in]"
 ENVIRONMENT = "/dashboard/projects/demo/apps/default/environments/{environment}"
