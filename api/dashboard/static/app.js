@@ -64,7 +64,7 @@ function shell(active) {
     html`<a href="${href}" class="${active === key ? "active" : ""}">${icon(name)}<span>${label}</span></a>`;
   return html`<div class="shell">
     <aside class="sidebar">
-      <a class="brand" href="/dashboard/projects"><img src="${LOGO}" alt="">dockyard</a>
+      <a class="brand" href="/dashboard/projects"><img src="${LOGO}" alt=""><span class="brand-name">dockyard</span></a>
       <div class="nav-label">Deploy</div>
       <nav class="nav">${item("/dashboard/projects", "projects", "Projects", "projects")}</nav>
       <div class="nav-label">Gateway</div>
@@ -72,8 +72,8 @@ function shell(active) {
       <div class="sidebar-foot">
         <div class="workspace"><span class="avatar">${(workspace || "w").slice(0, 1).toUpperCase()}</span><div><b>${workspace || "workspace"}</b><span>Root key session</span></div></div>
         <nav class="nav">
-          ${config().temporalUi ? html`<a href="${config().temporalUi}" target="_blank" rel="noopener noreferrer">${icon("workflow")}<span>Temporal Web UI</span></a>` : ""}
-          <a href="/dashboard/sign-in" data-sign-out>${icon("logout")}<span>Sign out</span></a>
+          ${config().temporalUi ? html`<a href="${config().temporalUi}" target="_blank" rel="noopener noreferrer" title="Temporal Web UI">${icon("workflow")}<span>Temporal Web UI</span></a>` : ""}
+          <a href="/dashboard/sign-in" data-sign-out title="Sign out">${icon("logout")}<span>Sign out</span></a>
         </nav>
       </div>
     </aside>
