@@ -138,3 +138,19 @@ def test_a_failed_deployment_says_why_and_where(page: Page, dockyard: Dockyard, 
     expect(error).to_contain_text("dockyard/does-not-exist:v9")
     expect(page.locator(".step.failed")).to_have_count(1)
     screenshot(page, "deployment-failed")
+
+
+def test_an_app_without_a_repository_deploys_an_image_by_default(
+    page: Page, dockyard: Dockyard, demo: Demo
+) -> None:
+    sign_in(page, dockyard.root_key)
+    open_page(page, PRODUCTION)
+
+    page.locator(".page-head").get_by_role("button", name="Deploy").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("radio", name="Pre-built image")).to_be_checked()
+    expect(dialog.get_by_label("Image", exact=True)).to_be_visible()
+    expect(dialog.get_by_label("Branch", exact=True)).to_be_hidden()
+    expect(dialog.locator("[data-no-repository]")).to_contain_text("no repository connected")
+    screenshot(page, "deploy-dialog-no-repository")
+    dialog.get_by_role("button", name="Cancel").click()

@@ -201,9 +201,11 @@ export async function redeploy(deployment, { navigate }) {
   }
 }
 
-// Deploy a commit or branch of the app's repository, or a pre-built image.
+// Deploy a commit or branch of the app's repository, or a pre-built image. A commit can
+// only be built from a connected repository, so without one the image comes first.
 export async function deployForm({ project, app, environment, appInfo, navigate }) {
-  const defaultKind = appInfo && appInfo.sourceType === "oci" ? "image" : "git";
+  const repository = appInfo && appInfo.git ? appInfo.git.repository : "";
+  const defaultKind = repository && appInfo.sourceType !== "oci" ? "git" : "image";
   const image = appInfo && appInfo.oci ? appInfo.oci.image : "";
   const branch = appInfo && appInfo.git ? appInfo.git.defaultBranch || "" : "";
   const created = await modal({
@@ -220,7 +222,9 @@ export async function deployForm({ project, app, environment, appInfo, navigate 
           ${field({ label: "Branch", name: "branch", loc: "git.branch", value: branch, placeholder: "main", pattern: "\\S+", message: "A branch name has no spaces." })}
           ${field({ label: "Commit SHA", name: "commitSha", loc: "git.commitSha", placeholder: "9f2c1a7", mono: true, pattern: "[0-9a-fA-F]{4,40}", message: "A commit SHA is 4 to 40 hexadecimal characters." })}
         </div>
-        <div class="help muted">Leave the commit empty to deploy the branch's newest commit${appInfo && appInfo.git ? html` of <code>${appInfo.git.repository}</code>` : ""}.</div>
+        ${repository
+          ? html`<div class="help muted">Leave the commit empty to deploy the branch's newest commit of <code>${repository}</code>.</div>`
+          : html`<div class="help muted" data-no-repository>This app has no repository connected: a commit or branch deploys only once one is.</div>`}
       </div>
       <div data-kind="image" class="form ${defaultKind === "image" ? "" : "hidden"}">
         ${field({ label: "Image", name: "image", loc: "image.dockerImage", value: image, placeholder: "registry.example.com/shop:v2", mono: true, help: "A tag or a digest; the worker must be able to pull it (or have it locally)." })}
