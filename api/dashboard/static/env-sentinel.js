@@ -6,9 +6,8 @@ import { dashboardRead, data } from "./api.js";
 import { html, render } from "./html.js";
 import { busy, clearErrors, fieldError, modal, showApiError } from "./forms.js";
 import { badge, empty, failure, icon, loading, notice, toast } from "./ui.js";
+import { RULES, RULE_LABEL, policyText, ruleOf } from "./policies.js";
 
-const RULES = ["keyauth", "ratelimit", "firewall", "ipRules", "jwt", "openapi", "logging"];
-const RULE_LABEL = { keyauth: "Key auth", ratelimit: "Rate limit", firewall: "Firewall", ipRules: "IP rules", jwt: "JWT", openapi: "OpenAPI", logging: "Logging" };
 const TEMPLATES = {
   ratelimit: { ratelimit: { limit: 100, windowMs: 60000, identifiers: [{ remoteIp: {} }] } },
   firewall: { match: [{ path: { path: { prefix: "/admin" } } }], firewall: { action: "ACTION_DENY" } },
@@ -22,65 +21,6 @@ const MAX_KEYSPACES = 5;
 
 function scope(params) {
   return { project: params.project, app: params.app, environment: params.environment };
-}
-
-function ruleOf(policy) {
-  return RULES.find((rule) => policy[rule] !== undefined && policy[rule] !== null) || "unknown";
-}
-
-function summary(policy, names) {
-  const rule = ruleOf(policy);
-  const body = policy[rule] || {};
-  let text;
-  switch (rule) {
-    case "keyauth":
-      text = `Accepts keys of ${(body.keyspaces || []).map((id) => names[id] || id).join(", ") || "no keyspace"}`;
-      break;
-    case "ratelimit": {
-      const by = (body.identifiers || []).map(identifierText).join(" + ") || "caller";
-      text = `${body.limit} requests per ${body.windowMs / 1000}s per ${by}`;
-      break;
-    }
-    case "firewall":
-      text = "Denies matching requests";
-      break;
-    case "ipRules":
-      text = [body.allow && body.allow.length ? `allows ${body.allow.join(", ")}` : "", body.deny && body.deny.length ? `denies ${body.deny.join(", ")}` : ""].filter(Boolean).join("; ");
-      break;
-    case "jwt":
-      text = `Verifies a bearer JWT (${body.jwksUrl ? "JWKS" : "public key"})`;
-      break;
-    case "openapi":
-      text = "Rejects requests that do not match the app's OpenAPI document";
-      break;
-    case "logging":
-      text = "Logs requests";
-      break;
-    default:
-      text = "";
-  }
-  const when = (policy.match || []).map(matchText).join(" and ");
-  return when ? `${text} · when ${when}` : text;
-}
-
-const IDENTIFIERS = { remoteIp: "client IP", authenticatedSubject: "key", path: "path" };
-function identifierText(item) {
-  const [kind] = Object.keys(item);
-  if (kind === "header") return `header ${item.header.name}`;
-  if (kind === "principalField") return `principal ${item.principalField.path}`;
-  return IDENTIFIERS[kind] || kind;
-}
-
-function matchText(match) {
-  if (match.path) {
-    const p = match.path.path || {};
-    return `path ${p.exact ? `is ${p.exact}` : p.prefix ? `starts with ${p.prefix}` : `matches ${p.regex}`}`;
-  }
-  if (match.method) return `method is ${match.method.methods.join("/")}`;
-  if (match.header) return `header ${match.header.name} ${match.header.present ? "is present" : "matches"}`;
-  if (match.queryParam) return `query ${match.queryParam.name} ${match.queryParam.present ? "is present" : "matches"}`;
-  if (match.remoteIp) return `client IP ${match.remoteIp.in ? "in" : "not in"} ${(match.remoteIp.in || match.remoteIp.notIn).join(", ")}`;
-  return "a condition";
 }
 
 // What setPolicies takes: the stored policies without their server-made ids.
@@ -110,11 +50,9 @@ function keyauthCard(keyspaces, chosen) {
 }
 
 function policyRow(policy, index, count, names) {
-  const rule = ruleOf(policy);
   return html`<div class="policy field ${policy.enabled ? "" : "disabled"}" data-policy="${index}">
     <span class="order">${index + 1}</span>
-    <div data-loc="policies[${index}]"><div class="cell-main">${policy.name} ${badge(RULE_LABEL[rule] || rule, "outline")} ${policy.enabled ? "" : badge("Disabled", "gray")}</div>
-      <div class="summary">${summary(policy, names)}</div></div>
+    <div data-loc="policies[${index}]">${policyText(policy, names)}</div>
     <div class="row-actions">
       <input type="checkbox" class="switch" role="switch" aria-label="Enabled" title="${policy.enabled ? "Enabled" : "Disabled"}" data-do="toggle" data-index="${index}" ${policy.enabled ? html`checked` : ""}>
       <button type="button" class="btn btn-sm btn-ghost" data-do="up" data-index="${index}" ${index === 0 ? html`disabled` : ""} title="Move up">${icon("up")}<span class="sr-only">Move up</span></button>

@@ -1,10 +1,12 @@
 // One deployment: status, source, steps with their times, the build log while it is
-// written, its error when it failed, its domains, and a link to its Temporal workflow.
+// written, its error when it failed, its domains, the Sentinel policies frozen into it, and
+// a link to its Temporal workflow.
 
-import { call, data, stream } from "./api.js";
+import { call, dashboardRead, data, stream } from "./api.js";
 import { clock, dateTime, duration, html, render } from "./html.js";
 import { actionButtons, age, orderedDomains, redeploy, runAction, source, took, trigger } from "./deploy.js";
 import { FINAL, badge, domainLink, failure, icon, kindBadge, loading, notice, statusBadge, workflowUrl } from "./ui.js";
+import { policyText, ruleOf } from "./policies.js";
 
 export const name = "deployment";
 
@@ -65,6 +67,33 @@ function details(d) {
   </div>`;
 }
 
+// What the deployment's gateway enforces; unlike the environment's list, it never changes.
+function policiesCard(d, policies, names) {
+  const rows = policies.map(
+    (policy, i) => html`<div class="policy ${policy.enabled ? "" : "disabled"}" data-frozen-policy="${i}"><span class="order">${i + 1}</span><div>${policyText(policy, names)}</div></div>`,
+  );
+  return html`<div class="card section-gap" data-frozen-policies>
+    <div class="card-head"><div><h2>Sentinel policies</h2><p>Frozen into this deployment when it was created: its gateway runs them in order on every request.</p></div>
+      <a class="btn btn-sm" href="${envHref(d)}/settings/sentinel">${icon("shield")}Environment's policies</a></div>
+    ${rows.length ? html`<div>${rows}</div>` : html`<p class="card-body muted">None: every request goes straight to the app.</p>`}
+  </div>`;
+}
+
+async function frozenPolicies(d) {
+  let policies;
+  try {
+    ({ policies } = await dashboardRead("deploymentPolicies", { deploymentId: d.id }));
+  } catch (error) {
+    return html`<div class="section-gap">${failure(error, "Sentinel policies")}</div>`;
+  }
+  let names = {};
+  if (policies.some((policy) => ruleOf(policy) === "keyauth")) {
+    const keyspaces = await dashboardRead("keyspaces").catch(() => []);
+    names = Object.fromEntries(keyspaces.map((keyspace) => [keyspace.id, keyspace.name]));
+  }
+  return policiesCard(d, policies, names);
+}
+
 function steps(d) {
   const list = d.steps || [];
   if (!list.length) {
@@ -85,7 +114,7 @@ export async function mount(host, params, ctx) {
   const id = params.deployment;
   render(host, html`${head(null, null, id)}<div class="card">${loading(4)}</div>`);
   let d;
-  let environment = null;
+  let environment;
   try {
     d = await data("deployments.getDeployment", { deploymentId: id });
   } catch (error) {
@@ -93,11 +122,11 @@ export async function mount(host, params, ctx) {
     ctx.ready(host);
     return;
   }
-  try {
-    environment = await data("environments.getEnvironment", { project: d.project, app: d.app, environment: d.environment });
-  } catch {
-    environment = null;
-  }
+  let policies;
+  [environment, policies] = await Promise.all([
+    data("environments.getEnvironment", { project: d.project, app: d.app, environment: d.environment }).catch(() => null),
+    frozenPolicies(d),
+  ]);
   render(
     host,
     html`<div data-head></div><div data-facts></div><div data-error-slot></div>
@@ -106,7 +135,7 @@ export async function mount(host, params, ctx) {
       <div class="card log-card"><div class="card-head"><div><h2>Build log</h2><p data-log-note>Output of the image build, as it happens.</p></div><span class="log-head-status" data-log-status></span></div>
         <div class="log" data-log></div></div>
     </div>
-    <div data-details></div>`,
+    <div data-details></div>${policies}`,
   );
   const draw = () => {
     render(host.querySelector("[data-head]"), head(d, environment, id));
