@@ -38,6 +38,10 @@ NO_ROOT_KEY = (
     "the first one on the machine that runs dockyard."
 )
 NO_PROJECT = "no project: pass --project or set DOCKYARD_PROJECT (or UNKEY_PROJECT)"
+NOT_LIVE = (
+    "ready, but not live: production still serves an earlier deployment (after a rollback, "
+    "new deployments wait to be promoted). `dockyard promote {id}` makes it live."
+)
 
 SAVED = f"what `dockyard dev` saved in $DOCKYARD_HOME/{CONNECTION_FILE}"
 ApiUrl = Annotated[
@@ -177,7 +181,10 @@ def deploy(
     if deployment["status"] != "ready":
         reason = (deployment.get("error") or {}).get("message", "no reason recorded")
         fail(f"deployment {deployment_id} {deployment['status']}: {reason}")
-    typer.secho("ready", fg=typer.colors.GREEN)
+    if not deployment.get("isCurrent") and "promote" in deployment.get("availableActions", []):
+        typer.secho(NOT_LIVE.format(id=deployment_id), fg=typer.colors.YELLOW)
+    else:
+        typer.secho("ready", fg=typer.colors.GREEN)
     for url in domain_urls(deployment, edge_port_of(edge_port)):
         typer.echo(f"  {url}")
 

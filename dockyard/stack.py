@@ -3,17 +3,24 @@ killable and restartable (that is how the fault scenarios inject their faults)."
 
 from __future__ import annotations
 
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 READY_TIMEOUT = 60.0
 STOP_GRACE = 10.0
+# A traceback's last line is shown once the child has been quiet this long, if no chained
+# traceback follows it.
+TRACEBACK_SETTLE = 0.3
+TRACEBACK_START = "Traceback (most recent call last):"
+TRACEBACK_CHAIN = ("The above exception", "During handling of the above exception")
 
 
 class Stack:
@@ -45,7 +52,10 @@ class Stack:
                 start_new_session=True,
             )
             assert process.stdout is not None
-            threading.Thread(target=_prefix, args=(name, process.stdout), daemon=True).start()
+            log_path = self._logs / f"{name}.log"
+            threading.Thread(
+                target=_show, args=(name, process.stdout, log_path), daemon=True
+            ).start()
         self.processes.append((name, process))
 
     def exited(self) -> tuple[str, int] | None:
@@ -102,7 +112,71 @@ def wait_for(address: str, what: str, stack: Stack) -> None:
         time.sleep(0.2)
 
 
-def _prefix(name: str, stream: IO[bytes]) -> None:
-    for line in iter(stream.readline, b""):
-        sys.stdout.write(f"{name:>6} | {line.decode(errors='replace')}")
+class FoldedTracebacks:
+    """A child's lines for the terminal, each Python traceback folded into its last line
+    (the exception); the log file keeps it whole."""
+
+    def __init__(self, say: Callable[[str], None], log: str) -> None:
+        self._say = say
+        self._log = log
+        self._folded = 0  # lines of the traceback being read; 0 outside one
+        self._exception: str | None = None
+
+    def feed(self, line: str) -> None:
+        text = line.rstrip("\n")
+        if not self._folded:
+            if text == TRACEBACK_START:
+                self._folded, self._exception = 1, None
+            else:
+                self._say(line)
+            return
+        if self._exception is None or text == "" or text.startswith(TRACEBACK_CHAIN):
+            self._folded += 1
+            if text.startswith(TRACEBACK_CHAIN):
+                self._exception = None
+            elif self._exception is None and text[:1].strip() and text != TRACEBACK_START:
+                self._exception = text  # the exception line ends each traceback
+            return
+        if text == TRACEBACK_START:  # a new traceback right after the last one
+            self._folded += 1
+            self._exception = None
+            return
+        self.settle()
+        self.feed(line)
+
+    def settle(self) -> None:
+        """The child went quiet or wrote something else: show the traceback's last line."""
+        if self._folded and self._exception is not None:
+            self._say(f"{self._exception}  ({self._folded}-line traceback in {self._log})\n")
+            self._folded, self._exception = 0, None
+
+
+def _show(name: str, stream: IO[bytes], log_path: Path) -> None:
+    """Copy a child's output whole to its log file, and folded to the terminal."""
+
+    def say(text: str) -> None:
+        sys.stdout.write(f"{name:>6} | {text}")
         sys.stdout.flush()
+
+    lines: queue.Queue[bytes | None] = queue.Queue()
+    threading.Thread(target=_read, args=(stream, lines), daemon=True).start()
+    folded = FoldedTracebacks(say, str(log_path))
+    with log_path.open("ab") as log:
+        while True:
+            try:
+                line = lines.get(timeout=TRACEBACK_SETTLE)
+            except queue.Empty:
+                folded.settle()
+                continue
+            if line is None:
+                folded.settle()
+                return
+            log.write(line)
+            log.flush()
+            folded.feed(line.decode(errors="replace"))
+
+
+def _read(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
+    for line in iter(stream.readline, b""):
+        lines.put(line)
+    lines.put(None)

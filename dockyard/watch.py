@@ -40,11 +40,16 @@ def follow(
 
 
 def step_lines(deployment: dict[str, Any]) -> list[str]:
-    """One line per recorded step with how long it took."""
+    """One line per recorded step with how long it took; a skipped step says why instead."""
     lines = []
     for step in deployment.get("steps") or []:
+        if step["status"] == "skipped":
+            lines.append(f"  {step['name']:<11} skipped    {step.get('message') or ''}".rstrip())
+            continue
         started, finished = step.get("startedAt"), step.get("finishedAt")
-        took = f"{(finished - started) / 1000:.2f}s" if started and finished else "…"
+        # Start and end are stamped by different processes: a step of no length may end
+        # a millisecond "before" it started.
+        took = f"{max(finished - started, 0) / 1000:.2f}s" if started and finished else "…"
         lines.append(f"  {step['name']:<11} {step['status']:<10} {took}")
     return lines
 

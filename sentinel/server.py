@@ -76,7 +76,7 @@ def granian_server(edge: Edge, *, host: str, port: int) -> Any:
     from granian.log import LogLevels
     from granian.server.embed import Server
 
-    return Server(
+    server = Server(
         edge,
         address=host,
         port=port,
@@ -90,6 +90,16 @@ def granian_server(edge: Edge, *, host: str, port: int) -> Any:
         log_access=False,
         log_level=LogLevels.warning,
     )
+
+    # granian warns at every start that its embedded mode is experimental: once per
+    # replica, about a choice the module docstring explains, with nothing to act on.
+    def not_experimental(record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Embedded server is experimental!"
+
+    granian_log = logging.getLogger("_granian")  # configured by the Server built above
+    if not any(getattr(f, "__name__", "") == "not_experimental" for f in granian_log.filters):
+        granian_log.addFilter(not_experimental)
+    return server
 
 
 def settle_for_latency() -> None:
