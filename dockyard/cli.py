@@ -266,12 +266,14 @@ def create_project(
     api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
+    """Create a project; prints its id."""
     data = call(api_url, root_key, "projects.createProject", {"slug": slug, "name": name or slug})
     typer.echo(data["id"])
 
 
 @projects.command("list")
 def list_projects(api_url: ApiUrl = "", root_key: RootKey = "") -> None:
+    """List the workspace's projects: id and slug."""
     for project in call(api_url, root_key, "projects.listProjects", {}):
         typer.echo(f"{project['id']}  {project['slug']}")
 
@@ -280,12 +282,14 @@ def list_projects(api_url: ApiUrl = "", root_key: RootKey = "") -> None:
 def create_app(
     slug: str, project: Project = "", api_url: ApiUrl = "", root_key: RootKey = ""
 ) -> None:
+    """Create an app in a project; prints its id."""
     body = {"project": require_project(project), "slug": slug, "name": slug}
     typer.echo(call(api_url, root_key, "apps.createApp", body)["appId"])
 
 
 @apps.command("list")
 def list_apps(project: Project = "", api_url: ApiUrl = "", root_key: RootKey = "") -> None:
+    """List a project's apps: id and slug."""
     for item in call(api_url, root_key, "apps.listApps", {"project": require_project(project)}):
         typer.echo(f"{item['id']}  {item['slug']}")
 
@@ -299,6 +303,7 @@ def create_environment(
     api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
+    """Create an environment of an app (a preview by default); prints its id."""
     body = {"project": require_project(project), "app": app_slug, "slug": slug, "kind": kind}
     typer.echo(call(api_url, root_key, "environments.createEnvironment", body)["id"])
 
@@ -310,6 +315,7 @@ def list_environments(
     api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
+    """List an app's environments: id, slug and kind."""
     body = {"project": require_project(project), "app": app_slug}
     for item in call(api_url, root_key, "environments.listEnvironments", body):
         typer.echo(f"{item['id']}  {item['slug']}  {item['kind']}")
@@ -323,6 +329,7 @@ def list_deployments(
     api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
+    """List deployments, newest first; the live one is marked (current)."""
     body = {k: v for k, v in (("project", project), ("app", app_slug), ("environment", env)) if v}
     for item in call(api_url, root_key, "deployments.listDeployments", body):
         source = (item.get("docker") or {}).get("image") or (item.get("git") or {}).get("commitSha")
@@ -339,6 +346,7 @@ def get_deployment(
     root_key: RootKey = "",
     edge_port: EdgePort = None,
 ) -> None:
+    """Show a deployment: its status, each step, its error and its domains."""
     item = call(api_url, root_key, "deployments.getDeployment", {"deploymentId": deployment_id})
     typer.echo(f"{item['id']}  {item['status']}")
     for line in step_lines(item):
