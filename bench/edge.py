@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.request
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -322,15 +323,51 @@ def edge_settings(workdir: Path, database_url: str, certificate: tuple[Path, Pat
     )
 
 
-def median_run(runs: list[dict[str, str]]) -> dict[str, str]:
-    """The round whose p99 is the median: one slow neighbour does not decide."""
-    return sorted(runs, key=lambda run: milliseconds(run["p99"]))[len(runs) // 2]
+@dataclass(frozen=True)
+class Run:
+    """One path to drive with wrk: its URL, Host header, extra headers and Lua script."""
+
+    url: str
+    host: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    script: Path | None = None
+
+
+def alternating_rounds(
+    runs: dict[str, Run], *, rounds: int, duration: int, connections: int
+) -> dict[str, list[dict[str, str]]]:
+    """A warm-up of each path, then `rounds` rounds of all of them in turn, so every path
+    sees the same machine (its speed moves 2x between days, and within a run)."""
+    results: dict[str, list[dict[str, str]]] = {name: [] for name in runs}
+    for run in runs.values():
+        wrk(run.url, duration=1, connections=connections, host=run.host, headers=run.headers,
+            script=run.script)  # fmt: skip
+    for _ in range(rounds):
+        for name, run in runs.items():
+            results[name].append(
+                wrk(
+                    run.url,
+                    duration=duration,
+                    connections=connections,
+                    host=run.host,
+                    headers=run.headers,
+                    script=run.script,
+                )
+            )
+    return results
 
 
 def milliseconds(text: str) -> float:
-    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(number) * units[unit]
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    return float(text)
+
+
+def median_run(runs: list[dict[str, str]]) -> dict[str, str]:
+    """The round whose p99 is the median one: the figures reported stay from one run."""
+    ordered = sorted(runs, key=lambda result: milliseconds(result["p99"]))
+    return ordered[len(ordered) // 2]
 
 
 def main() -> None:
@@ -373,29 +410,16 @@ def main() -> None:
             sys.exit(f"the edge did not come up ({error}):\n{log.read_text()}")
         loopback = workdir / "loopback.lua"
         loopback.write_text(WRK_CONNECT_LOOPBACK)
-        runs: dict[str, tuple[str, str | None, dict[str, str], Path | None]] = {
-            "nginx proxy_pass, HTTP": (f"http://127.0.0.1:{proxy_port}/", None, {}, None),
-            "edge (Caddy + replica), HTTP": (edge_http, HOST, auth, None),
-            "nginx proxy_pass, HTTPS": (f"https://{HOST}:{tls_proxy_port}/", None, {}, loopback),
-            "edge (Caddy + replica), HTTPS": (edge_https, None, auth, loopback),
-            "caddy reverse-proxy alone, HTTP": (f"http://127.0.0.1:{caddy_port}/", None, {}, None),
+        runs = {
+            "nginx proxy_pass, HTTP": Run(f"http://127.0.0.1:{proxy_port}/"),
+            "edge (Caddy + replica), HTTP": Run(edge_http, HOST, auth),
+            "nginx proxy_pass, HTTPS": Run(f"https://{HOST}:{tls_proxy_port}/", script=loopback),
+            "edge (Caddy + replica), HTTPS": Run(edge_https, None, auth, loopback),
+            "caddy reverse-proxy alone, HTTP": Run(f"http://127.0.0.1:{caddy_port}/"),
         }
-        rounds: dict[str, list[dict[str, str]]] = {name: [] for name in runs}
-        for url, host, headers, script in runs.values():  # warm-up
-            wrk(url, duration=1, connections=args.connections, host=host, headers=headers,
-                script=script)  # fmt: skip
-        for _ in range(args.rounds):  # alternating, so all see the same machine
-            for name, (url, host, headers, script) in runs.items():
-                rounds[name].append(
-                    wrk(
-                        url,
-                        duration=args.duration,
-                        connections=args.connections,
-                        host=host,
-                        headers=headers,
-                        script=script,
-                    )
-                )
+        rounds = alternating_rounds(
+            runs, rounds=args.rounds, duration=args.duration, connections=args.connections
+        )
     results = {name: median_run(runs_of) for name, runs_of in rounds.items()}
     print(
         f"\nwrk -t1 -c{args.connections} -d{args.duration}s, same upstream (nginx return 200), "

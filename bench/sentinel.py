@@ -36,7 +36,18 @@ import aiohttp
 import redis
 from sqlalchemy import delete, select
 
-from bench.edge import HOST, free_port, prepare_database, running, start_upstream, wait_for, wrk
+from bench.edge import (
+    HOST,
+    Run,
+    alternating_rounds,
+    free_port,
+    median_run,
+    milliseconds,
+    prepare_database,
+    running,
+    start_upstream,
+    wait_for,
+)
 from dockyard import key_events
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.ids import new_id
@@ -121,19 +132,6 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def milliseconds(text: str) -> float:
-    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
-
-
-def median_run(runs: list[dict[str, str]]) -> dict[str, str]:
-    """The round whose p99 is the median one: the figures reported stay from one run."""
-    ordered = sorted(runs, key=lambda result: milliseconds(result["p99"]))
-    return ordered[len(ordered) // 2]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8)
@@ -171,23 +169,12 @@ def main() -> None:
         first = replica(0)
         auth = {"Authorization": f"Bearer {key}"}
         runs = {
-            "nginx proxy_pass (reference)": (f"http://127.0.0.1:{proxy_port}/", None, {}),
-            "sentinel replica: keyauth + rate limit": (first + "/", HOST, auth),
+            "nginx proxy_pass (reference)": Run(f"http://127.0.0.1:{proxy_port}/"),
+            "sentinel replica: keyauth + rate limit": Run(first + "/", HOST, auth),
         }
-        rounds: dict[str, list[dict[str, str]]] = {name: [] for name in runs}
-        for url, host, headers in runs.values():  # warm-up
-            wrk(url, duration=1, connections=args.connections, host=host, headers=headers)
-        for _ in range(args.rounds):  # alternating, so both see the same machine
-            for name, (url, host, headers) in runs.items():
-                rounds[name].append(
-                    wrk(
-                        url,
-                        duration=args.duration,
-                        connections=args.connections,
-                        host=host,
-                        headers=headers,
-                    )
-                )
+        rounds = alternating_rounds(
+            runs, rounds=args.rounds, duration=args.duration, connections=args.connections
+        )
         results = {name: median_run(runs_of) for name, runs_of in rounds.items()}
         replicas = [first, replica(1), replica(2)]
         took = asyncio.run(measure_revocations(database_url, replicas, revocable))
