@@ -20,8 +20,8 @@ from pathlib import Path
 import docker
 
 from bench.stack import own_settings
-from dockyard.client import ApiClient
-from dockyard.dev import running_stack
+from dockyard.cli.client import ApiClient
+from dockyard.cli.dev import running_stack
 from dockyard.images import build_demo
 from dockyard.runtime import DockerRuntime
 

@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.stack import own_settings
-from dockyard.client import ApiClient
-from dockyard.dev import running_stack
+from dockyard.cli.client import ApiClient
+from dockyard.cli.dev import running_stack
 from dockyard.images import build_demo
 from dockyard.models import Deployment, DeploymentStep
 from dockyard.runtime import DockerRuntime

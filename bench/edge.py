@@ -38,8 +38,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from dockyard.bootstrap import ensure_workspace
+from dockyard.cli.dev import private_edge_ports
 from dockyard.db import make_engine, make_sessionmaker, migrate
-from dockyard.dev import private_edge_ports
 from dockyard.ids import new_id
 from dockyard.models import App, Deployment, Domain, Environment, Instance, Project
 from dockyard.settings import Settings, settings_environment

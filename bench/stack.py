@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from dockyard.dev import free_port, private_edge_ports
+from dockyard.cli.dev import free_port, private_edge_ports
 from dockyard.settings import Settings
 
 

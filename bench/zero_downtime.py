@@ -23,7 +23,7 @@ from pathlib import Path
 
 import docker
 
-from dockyard.dev import free_port, private_edge_ports, running_stack
+from dockyard.cli.dev import free_port, private_edge_ports, running_stack
 from dockyard.images import build_demo
 from dockyard.loadgen import Tally, steady_load, table, until_serving
 from dockyard.runtime import DockerRuntime

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from dockyard.dev import free_port
+from dockyard.cli.dev import free_port
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0

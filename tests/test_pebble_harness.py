@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.dev import free_port
+from dockyard.cli.dev import free_port
 from tests.pebble import running_pebble
 
 HOSTNAME = "shop.dockyard.example"

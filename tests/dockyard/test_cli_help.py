@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from dockyard.cli import app
+from dockyard.cli.main import app
 
 
 def commands(group: Any, prefix: str = "dockyard") -> list[tuple[str, Any]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard import client
-from dockyard.client import CONNECTION_FILE, Connection
+from dockyard.cli import client
+from dockyard.cli.client import CONNECTION_FILE, Connection
 
 SAVED = Connection(
     api_url="http://127.0.0.1:38000",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockyard.stack import FoldedTracebacks
+from dockyard.cli.stack import FoldedTracebacks
 
 CHAINED = """\
 2026-12-06 19:06:52,119 worker WARNING Completing activity as failed ({'attempt': 1})

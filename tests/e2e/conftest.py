@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dockyard.dev import RunningStack, free_port, private_edge_ports, running_stack
+from dockyard.cli.dev import RunningStack, free_port, private_edge_ports, running_stack
 from dockyard.runtime import DockerRuntime
 from dockyard.settings import Settings
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from dockyard.client import CONNECTION_FILE
+from dockyard.cli.client import CONNECTION_FILE
 from tests.e2e.conftest import Dockyard
 
 

@@ -15,8 +15,8 @@ import docker
 import httpx
 import pytest
 
-from dockyard.client import CONNECTION_FILE
-from dockyard.dev import free_port, private_edge_ports
+from dockyard.cli.client import CONNECTION_FILE
+from dockyard.cli.dev import free_port, private_edge_ports
 from dockyard.runtime import LABEL_OWNER
 
 START_TIMEOUT = 120.0

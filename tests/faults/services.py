@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import redis
 
-from dockyard.dev import free_port
+from dockyard.cli.dev import free_port
 
 POSTGRES_BINARIES = "/usr/lib/postgresql"
 START_TIMEOUT = 30.0

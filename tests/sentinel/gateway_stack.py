@@ -22,8 +22,8 @@ import yarl
 from sqlalchemy.orm import Session, sessionmaker
 from unkey.py import Unkey
 
+from dockyard.cli.dev import private_edge_ports
 from dockyard.db import make_engine, make_sessionmaker, migrate
-from dockyard.dev import private_edge_ports
 from dockyard.events import Events
 from dockyard.ids import new_id
 from dockyard.keyspaces import DeploymentPolicies, freeze_policies

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from dockyard.dev import caddy_root, private_edge_ports
+from dockyard.cli.dev import caddy_root, private_edge_ports
 from dockyard.settings import Settings, settings_environment
 from tests.api.conftest import serve
 

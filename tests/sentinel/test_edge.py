@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dockyard.dev import caddy_root
+from dockyard.cli.dev import caddy_root
 from tests.sentinel.conftest import Rows, Upstream
 from tests.sentinel.region_edge import RunningEdge, alive, region_edge
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from dockyard.cli.dev import private_edge_ports
 from dockyard.custom_domains import VERIFIED
-from dockyard.dev import private_edge_ports
 from dockyard.ids import new_id
 from dockyard.models import Domain
 from dockyard.settings import Settings

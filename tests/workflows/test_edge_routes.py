@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from dockyard.dev import free_port
+from dockyard.cli.dev import free_port
 from dockyard.models import Deployment, DeploymentStep, Environment
 from dockyard.payloads import LifecycleResult, deployment_workflow_id, environment_workflow_id
 from dockyard.settings import Settings

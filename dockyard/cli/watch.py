@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dockyard.client import ApiClient, ApiError
+from dockyard.cli.client import ApiClient, ApiError
 
 FINAL = frozenset({"ready", "failed", "skipped", "superseded", "cancelled", "stopped"})
 POLL_SECONDS = 0.25

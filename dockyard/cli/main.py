@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import time
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
 
-from dockyard.client import (
-    CONNECTION_FILE,
-    ApiClient,
-    ApiError,
-    api_url_of,
-    edge_port_of,
-    root_key_of,
-    temporal_ui_of,
+from dockyard.cli.client import ApiError, edge_port_of
+from dockyard.cli.deploy import deploy
+from dockyard.cli.options import (
+    ApiUrl,
+    AppOption,
+    EdgePort,
+    Project,
+    RootKey,
+    call,
+    client,
+    fail,
+    require_project,
+    wait_until_current,
 )
-from dockyard.payloads import deployment_workflow_id
-from dockyard.watch import build_log, domain_urls, follow, follow_build_log, step_lines
+from dockyard.cli.watch import build_log, domain_urls, follow_build_log, step_lines
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 projects = typer.Typer(no_args_is_help=True, help="Projects: the top of the resource tree.")
@@ -30,163 +33,7 @@ app.add_typer(apps, name="apps")
 app.add_typer(environments, name="envs")
 app.add_typer(deployments, name="deployments")
 app.add_typer(root_keys, name="root-keys")
-
-NO_ROOT_KEY = (
-    "no root key: set DOCKYARD_ROOT_KEY (or UNKEY_ROOT_KEY), or pass --root-key. "
-    "`dockyard dev` prints one at its first start (and keeps it in "
-    f"$DOCKYARD_HOME/{CONNECTION_FILE}); `dockyard root-keys create --local` makes "
-    "the first one on the machine that runs dockyard."
-)
-NO_PROJECT = "no project: pass --project or set DOCKYARD_PROJECT (or UNKEY_PROJECT)"
-NOT_LIVE = (
-    "ready, but not live: production still serves an earlier deployment (after a rollback, "
-    "new deployments wait to be promoted). `dockyard promote {id}` makes it live."
-)
-
-SAVED = f"what `dockyard dev` saved in $DOCKYARD_HOME/{CONNECTION_FILE}"
-ApiUrl = Annotated[
-    str,
-    typer.Option(
-        envvar="DOCKYARD_API_URL",
-        show_default=False,
-        help=f"Where the dockyard API listens. Default: {SAVED}, else http://127.0.0.1:8000.",
-    ),
-]
-RootKey = Annotated[
-    str,
-    typer.Option(
-        envvar=["DOCKYARD_ROOT_KEY", "UNKEY_ROOT_KEY"],
-        show_default=False,
-        help=f"Root key for the API. Default: {SAVED}.",
-    ),
-]
-Project = Annotated[
-    str,
-    typer.Option(
-        "--project",
-        "-p",
-        envvar=["DOCKYARD_PROJECT", "UNKEY_PROJECT"],
-        show_default=False,
-        help="Project slug or id.",
-    ),
-]
-AppOption = Annotated[str, typer.Option("--app", "-a", help="App slug or id.")]
-EnvOption = Annotated[str, typer.Option("--env", "-e", help="Environment slug or id.")]
-EdgePort = Annotated[
-    int | None,
-    typer.Option(
-        envvar="DOCKYARD_EDGE_PORT",
-        show_default=False,
-        help=f"The edge's HTTP port. Default: {SAVED}, else 8080.",
-    ),
-]
-TemporalUi = Annotated[
-    str,
-    typer.Option(
-        envvar="DOCKYARD_TEMPORAL_UI_URL",
-        show_default=False,
-        help=f"The Temporal Web UI's address. Default: {SAVED}, else http://127.0.0.1:8233.",
-    ),
-]
-CURRENT_TIMEOUT = 120.0
-
-
-def fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=1)
-
-
-def client(api_url: str, root_key: str) -> ApiClient:
-    key = root_key_of(root_key)
-    if not key:
-        fail(NO_ROOT_KEY)
-    return ApiClient(api_url_of(api_url), key)
-
-
-def call(api_url: str, root_key: str, operation: str, body: dict[str, Any]) -> Any:
-    with client(api_url, root_key) as api:
-        try:
-            return api.call(operation, body)
-        except ApiError as error:
-            fail(error.message)
-
-
-def workflow_url(temporal_ui: str, deployment_id: str, namespace: str = "default") -> str:
-    """Where the Temporal Web UI shows this deployment's workflow."""
-    workflow_id = deployment_workflow_id(deployment_id)
-    return f"{temporal_ui.rstrip('/')}/namespaces/{namespace}/workflows/{workflow_id}"
-
-
-def wait_until_current(api_url: str, root_key: str, deployment_id: str) -> None:
-    """Rollback and promote are applied by the environment's workflow: wait to see it."""
-    deadline = time.monotonic() + CURRENT_TIMEOUT
-    while time.monotonic() < deadline:
-        deployment = call(
-            api_url, root_key, "deployments.getDeployment", {"deploymentId": deployment_id}
-        )
-        if deployment.get("isCurrent"):
-            return
-        if deployment["status"] == "failed":
-            fail(f"deployment {deployment_id} failed to start: {deployment.get('error')}")
-        time.sleep(0.2)
-    fail(
-        f"requested, but {deployment_id} is not live after {CURRENT_TIMEOUT:.0f}s; "
-        "is the worker running?"
-    )
-
-
-def require_project(project: str) -> str:
-    if not project:
-        fail(NO_PROJECT)
-    return project
-
-
-@app.command()
-def deploy(
-    image: Annotated[str, typer.Argument(help="Image to deploy, e.g. ghcr.io/acme/api:v1.")],
-    project: Project = "",
-    app_slug: AppOption = "default",
-    env: EnvOption = "production",
-    branch: Annotated[str | None, typer.Option(help="Branch the image was built from.")] = None,
-    commit: Annotated[str | None, typer.Option(help="Commit SHA the image was built from.")] = None,
-    detach: Annotated[bool, typer.Option(help="Return once the deployment is created.")] = False,
-    api_url: ApiUrl = "",
-    root_key: RootKey = "",
-    edge_port: EdgePort = None,
-    temporal_ui: TemporalUi = "",
-) -> None:
-    """Deploy a pre-built image and follow it until it is ready or has failed."""
-    body: dict[str, Any] = {
-        "project": require_project(project),
-        "app": app_slug,
-        "environment": env,
-        "image": {"dockerImage": image},
-        "trigger": "cli",
-    }
-    if branch or commit:
-        body["git"] = {k: v for k, v in (("branch", branch), ("commitSha", commit)) if v}
-    with client(api_url, root_key) as api:
-        try:
-            created = api.call("deployments.createDeployment", body)
-            deployment_id = created["deploymentId"]
-            typer.echo(f"deployment {deployment_id} created")
-            typer.echo(f"  workflow: {workflow_url(temporal_ui_of(temporal_ui), deployment_id)}")
-            if detach:
-                return
-            deployment = follow(api, deployment_id, say=typer.echo)
-        except ApiError as error:
-            fail(error.message)
-    for line in step_lines(deployment):
-        typer.echo(line)
-    if deployment["status"] != "ready":
-        reason = (deployment.get("error") or {}).get("message", "no reason recorded")
-        fail(f"deployment {deployment_id} {deployment['status']}: {reason}")
-    if not deployment.get("isCurrent") and "promote" in deployment.get("availableActions", []):
-        typer.secho(NOT_LIVE.format(id=deployment_id), fg=typer.colors.YELLOW)
-    else:
-        typer.secho("ready", fg=typer.colors.GREEN)
-    for url in domain_urls(deployment, edge_port_of(edge_port)):
-        typer.echo(f"  {url}")
+app.command()(deploy)
 
 
 @app.command()
@@ -244,7 +91,7 @@ def dev(
     demo: Annotated[bool, typer.Option(help="Deploy the demo app once everything is up.")] = False,
 ) -> None:
     """Run the whole stack in the foreground: Temporal with its Web UI, API, worker, edge."""
-    from dockyard.dev import run_dev
+    from dockyard.cli.dev import run_dev
     from dockyard.settings import load_settings
 
     raise typer.Exit(code=run_dev(load_settings(), demo=demo))
@@ -253,7 +100,7 @@ def dev(
 @app.command()
 def down() -> None:
     """Stop the `dockyard dev` of DOCKYARD_HOME: its processes, app containers and networks."""
-    from dockyard.dev import stop_dev
+    from dockyard.cli.dev import stop_dev
     from dockyard.settings import load_settings
 
     raise typer.Exit(code=stop_dev(load_settings()))
