@@ -43,7 +43,3 @@ def slugify(text: str, max_length: int = 63) -> str:
     """Lower-case, dash-separated, DNS-label-safe: `feature/Login Page` -> `feature-login-page`."""
     slug = _SLUG_STRIP.sub("-", text.lower()).strip("-")
     return slug[:max_length].rstrip("-")
-
-
-def is_slug(text: str) -> bool:
-    return bool(SLUG_PATTERN.match(text))
