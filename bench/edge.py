@@ -8,7 +8,7 @@ nginx with the same one). wrk drives each in turn for `--rounds` alternating rou
 round with the median p99 is the one judged. For context it also measures Caddy alone
 proxying to the upstream (`caddy reverse-proxy`), the ceiling any edge built on Caddy has.
 
-Bar (issue 12): edge requests/s >= 0.35 x nginx's, over HTTP and over HTTPS (goal 0.5).
+Bar: edge requests/s >= 0.35 x nginx's, over HTTP and over HTTPS (goal 0.5).
 The last line is `ratio <x> p99_ms <y>`: the lower of the two ratios, and the edge's p99
 over HTTPS. Needs nginx, wrk and Redis.
 """

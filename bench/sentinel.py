@@ -14,7 +14,7 @@ replicas of the same environment start, and each of `--revocations` keys is dele
 deleted and the change announced, as keys.deleteKey does) while all three replicas are
 polled until each refuses it: the time until the last one does is the revocation time.
 
-Bars: replica requests/s >= 0.35 x nginx's (issue 12; goal 0.5), replica p99 < 10 ms,
+Bars: replica requests/s >= 0.35 x nginx's (goal 0.5), replica p99 < 10 ms,
 revocation p99 < 1 s on every replica. Needs nginx, wrk and Redis. The last line of
 output is `ratio <x> p99_ms <y>` (the judged round's requests/s ratio and replica p99).
 """

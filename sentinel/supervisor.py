@@ -1,7 +1,7 @@
 """The edge supervises its region's Sentinel replicas: processes, per environment.
 
 Why processes of the edge, rather than Docker containers with a restart policy:
-- Isolation is what the issue asks of a replica, and a process gives it: its own
+- Isolation is what a replica must give, and a process gives it: its own
   memory, config and caches, so a broken policy or a crash in a preview cannot touch
   production's replicas.
 - It works wherever the edge works: under `dockyard dev`, in tests, in the compose
