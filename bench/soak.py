@@ -6,7 +6,7 @@ environment, so the edge supervises three Sentinel replicas. The deployment runs
 bench.sentinel's policies: keyauth (the key is cached after the first request) and a
 rate limit by client IP, high enough never to refuse, so every request also pays for the
 shared Redis counter. Load carries a valid key: wrk (`-t1 -c<connections>`) when
-installed, else dockyard.loadgen at `--rate` requests/s.
+installed, else bench.loadgen at `--rate` requests/s.
 
 RSS and open file descriptors (/proc/<pid>/status, /proc/<pid>/fd) of the edge and each
 replica are sampled after a warm-up and after the run, each time once the load has
@@ -48,9 +48,9 @@ from bench.edge import (
     start_upstream,
     wildcard_certificate,
 )
+from bench.loadgen import steady_load
 from bench.sentinel import REDIS_URL, add_gateway
 from dockyard.db import make_engine, make_sessionmaker
-from dockyard.loadgen import steady_load
 from dockyard.models import Environment
 from dockyard.settings import settings_environment
 
@@ -266,7 +266,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
-    parser.add_argument("--rate", type=float, help="use dockyard.loadgen at this rate, not wrk")
+    parser.add_argument("--rate", type=float, help="use bench.loadgen at this rate, not wrk")
     args = parser.parse_args()
     soaked = soak(args.minutes * 60, connections=args.connections, rate=args.rate)
     print(soaked.table())

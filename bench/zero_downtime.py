@@ -23,9 +23,9 @@ from pathlib import Path
 
 import docker
 
+from bench.loadgen import Tally, steady_load, table, until_serving
 from dockyard.cli.dev import free_port, private_edge_ports, running_stack
 from dockyard.images import build_demo
-from dockyard.loadgen import Tally, steady_load, table, until_serving
 from dockyard.runtime import DockerRuntime
 from dockyard.settings import Settings, settings_environment
 

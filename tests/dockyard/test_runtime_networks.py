@@ -20,8 +20,8 @@ from dockyard.runtime import (
     container_name,
     network_name,
 )
-from dockyard.sweep import sweep
 from tests.seed import Seeded, seed_app
+from tests.sweep import sweep
 
 OWNER = f"test-{secrets.token_hex(4)}"
 

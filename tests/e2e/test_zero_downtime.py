@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.loadgen import table
 from bench.zero_downtime import STANDBY, scenario
-from dockyard.loadgen import table
 from tests.e2e.conftest import Dockyard, start_dockyard
 
 

@@ -22,13 +22,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bench.loadgen import Tally, steady_load, table
 from dockyard.db import make_engine, make_sessionmaker
-from dockyard.loadgen import Tally, steady_load, table
 from dockyard.models import Deployment
 from dockyard.runtime import DockerRuntime
-from dockyard.sweep import Sweep, sweep
 from tests.e2e.conftest import Dockyard, start_dockyard
 from tests.faults.services import PrivateCluster, PrivateRedis
+from tests.sweep import Sweep, sweep
 
 PROJECT = "faults"
 LIVE = f"{PROJECT}-acme.localhost"
