@@ -21,22 +21,41 @@ def follow(
     say: Callable[[str], None],
     timeout: float = 3600,
 ) -> dict[str, Any]:
-    """Poll until the deployment is final, saying each new status once; return it."""
+    """Poll until the deployment is final, saying each phase it entered once, in order, and
+    then its final status; return it. A phase that began and ended between two polls is
+    said too: the steps the deployment recorded tell every phase it passed through."""
     started = time.monotonic()
-    seen = ""
+    said: set[str] = set()
     while True:
         deployment: dict[str, Any] = api.call(
             "deployments.getDeployment", {"deploymentId": deployment_id}
         )
+        for name, seconds in phases(deployment):
+            if name not in said:
+                say(f"  {seconds:6.2f}s  {name}")
+                said.add(name)
         status = deployment["status"]
-        if status != seen:
-            say(f"  {time.monotonic() - started:6.2f}s  {status}")
-            seen = status
         if status in FINAL:
             return deployment
         if time.monotonic() - started > timeout:
             raise TimeoutError(f"deployment {deployment_id} is still {status} after {timeout:.0f}s")
         time.sleep(POLL_SECONDS)
+
+
+def phases(deployment: dict[str, Any]) -> list[tuple[str, float]]:
+    """Each phase the deployment entered so far (not those it skipped), then its final
+    status once it has one, with the seconds from its creation to when it began."""
+    created = deployment["createdAt"]
+    entered = [
+        (step["name"], step["startedAt"])
+        for step in deployment.get("steps") or []
+        if step["status"] != "skipped"
+    ]
+    if deployment["status"] in FINAL:
+        ended = deployment.get("finishedAt") or deployment.get("updatedAt") or created
+        entered.append((deployment["status"], ended))
+    # The API and the worker stamp these: a phase may begin a millisecond "before" creation.
+    return [(name, max(at - created, 0) / 1000) for name, at in entered]
 
 
 def step_lines(deployment: dict[str, Any]) -> list[str]:
