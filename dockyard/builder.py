@@ -50,10 +50,18 @@ class _StreamingApi(docker.APIClient):  # type: ignore[misc]
 class ImageBuild:
     """One `docker build`; not reusable."""
 
-    def __init__(self, *, context: Path, dockerfile: str, tag: str) -> None:
+    def __init__(
+        self,
+        *,
+        context: Path,
+        dockerfile: str,
+        tag: str,
+        build_args: dict[str, str] | None = None,
+    ) -> None:
         self._context = context
         self._dockerfile = dockerfile
         self._tag = tag
+        self._build_args = build_args
         self._api = _StreamingApi(**docker.utils.kwargs_from_env(), version="auto")
         self._aborted = False
         self._step_id = "docker"
@@ -80,6 +88,7 @@ class ImageBuild:
             path=str(self._context),
             dockerfile=self._dockerfile,
             tag=self._tag,
+            buildargs=self._build_args,
             rm=True,
             forcerm=True,
             decode=True,
