@@ -28,7 +28,9 @@ class Dockyard:
     # Values that must never reach a log line; checked when the stack stops.
     secrets: set[str] = field(default_factory=set)
 
-    def cli(self, *args: str, root_key: str | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, root_key: str | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         environment = {
             **os.environ,
             "DOCKYARD_API_URL": self.settings.api_url,
@@ -38,6 +40,7 @@ class Dockyard:
         return subprocess.run(
             [sys.executable, "-m", "dockyard", *args],
             env=environment,
+            cwd=cwd,
             capture_output=True,
             text=True,
             timeout=120,
