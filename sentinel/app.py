@@ -233,7 +233,8 @@ class Edge:
             self._tasks.append(asyncio.create_task(follow, name="sentinel-route-events"))
         for task in self._extra_tasks:
             self._tasks.append(asyncio.create_task(task(), name=getattr(task, "__name__", "task")))
-        log.info("edge started in region %s with %d hosts", self.region, len(self.routes.table))
+        # The edge's supervisor already logs each replica that serves: this would repeat it.
+        log.debug("gateway started in region %s with %d hosts", self.region, len(self.routes.table))
 
     async def stop(self) -> None:
         for task in self._tasks:

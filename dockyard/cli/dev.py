@@ -9,6 +9,7 @@ Stopping removes the app containers and networks too; the next start runs them a
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -36,6 +37,11 @@ DEV_PID_FILE = "dev.pid"
 STOP_TIMEOUT = 90.0
 ALREADY_RUNNING = "dockyard dev is already running for {home} (pid {pid}); `dockyard down` stops it"
 NOT_STOPPED = "dockyard dev (pid {pid}) did not stop within {seconds:.0f}s"
+# uvicorn's access log, a line per API request: it goes to logs/api.log, not the terminal,
+# where the lines of a deployment being followed would drown in it.
+ACCESS_LINE = re.compile(r'INFO: +\S+ - "[A-Z]+ \S* HTTP/[\d.]+" \d{3}')
+# Each child after Temporal: its name, its module, and the lines only its log file shows.
+CHILDREN = (("worker", "worker", None), ("api", "api", ACCESS_LINE), ("edge", "sentinel", None))
 
 
 @contextmanager
@@ -53,8 +59,8 @@ def running_stack(settings: Settings, *, echo: bool = True) -> Iterator[RunningS
         if _embedded_temporal(settings) and not listening(settings.temporal_address):
             stack.start("temporal", _temporal_command(settings), quiet=True)
             wait_for(settings.temporal_address, "Temporal", stack)
-        for name, module in (("worker", "worker"), ("api", "api"), ("edge", "sentinel")):
-            stack.start(name, [sys.executable, "-m", module], quiet=not echo)
+        for name, module, log_only in CHILDREN:
+            stack.start(name, [sys.executable, "-m", module], quiet=not echo, log_only=log_only)
         wait_for(f"127.0.0.1:{settings.api_port}", "the API", stack)
         wait_for(f"127.0.0.1:{settings.edge_port}", "the edge", stack)
         save_connection(settings, booted)

@@ -4,6 +4,7 @@ killable and restartable (that is how the fault scenarios inject their faults)."
 from __future__ import annotations
 
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -30,10 +31,19 @@ class Stack:
         self._environment = environment
         self._logs = logs
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
-        self._commands: dict[str, tuple[list[str], bool]] = {}
+        self._commands: dict[str, tuple[list[str], bool, re.Pattern[str] | None]] = {}
 
-    def start(self, name: str, command: list[str], *, quiet: bool = False) -> None:
-        self._commands[name] = (command, quiet)
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        *,
+        quiet: bool = False,
+        log_only: re.Pattern[str] | None = None,
+    ) -> None:
+        """Start a child whose whole output goes to `<logs>/<name>.log`; unless quiet, the
+        terminal shows it too, but for the lines log_only matches (one per request, say)."""
+        self._commands[name] = (command, quiet, log_only)
         if quiet:
             log = (self._logs / f"{name}.log").open("ab")
             process = subprocess.Popen(
@@ -54,7 +64,7 @@ class Stack:
             assert process.stdout is not None
             log_path = self._logs / f"{name}.log"
             threading.Thread(
-                target=_show, args=(name, process.stdout, log_path), daemon=True
+                target=_show, args=(name, process.stdout, log_path, log_only), daemon=True
             ).start()
         self.processes.append((name, process))
 
@@ -88,8 +98,8 @@ class Stack:
         raise KeyError(f"no running child named {name}")
 
     def restart(self, name: str) -> None:
-        command, quiet = self._commands[name]
-        self.start(name, command, quiet=quiet)
+        command, quiet, log_only = self._commands[name]
+        self.start(name, command, quiet=quiet, log_only=log_only)
 
 
 def listening(address: str) -> bool:
@@ -151,7 +161,7 @@ class FoldedTracebacks:
             self._folded, self._exception = 0, None
 
 
-def _show(name: str, stream: IO[bytes], log_path: Path) -> None:
+def _show(name: str, stream: IO[bytes], log_path: Path, log_only: re.Pattern[str] | None) -> None:
     """Copy a child's output whole to its log file, and folded to the terminal."""
 
     def say(text: str) -> None:
@@ -173,7 +183,9 @@ def _show(name: str, stream: IO[bytes], log_path: Path) -> None:
                 return
             log.write(line)
             log.flush()
-            folded.feed(line.decode(errors="replace"))
+            text = line.decode(errors="replace")
+            if log_only is None or not log_only.match(text):
+                folded.feed(text)
 
 
 def _read(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
