@@ -134,10 +134,6 @@ class KeysMigrated(Output):
     failed: list[str]  # hashes of keys dockyard already holds
 
 
-class KeyRef(Input):
-    key_id: Id
-
-
 class GetKey(Input):
     key_id: Id
     decrypt: bool = False
