@@ -5,18 +5,24 @@ each Host to the replicas of the domain's environment; each replica runs that
 environment's policies and forwards to a random healthy instance of the deployment,
 preferring the replica's own region (Settings.region).
 
+    __main__      `python -m sentinel`: the region edge of this process's settings
     edge          the region edge: Caddy, the replicas, the sync between them and the DB
     caddy         Caddy as a child process, driven over its admin API
     caddy_config  Caddy's JSON configuration: one route per environment (pure)
     supervisor    the replicas per environment: started, health-checked, restarted
     forks         the warm fork server replicas are forked from
     replica       one environment's gateway (an Edge with its policies), in a process
+    policies/     the environment's policies and the chain they run in (see its map)
+    key_cache     verified keys, dropped the moment the API announces a change
+    limits        rate limits: units leased from Redis in batches and spent locally
+    redis_pipe    one pipelined Redis connection for the hot path (rate limits)
+    traffic       the newest request time per deployment, for preview archival
     routing       Route and RouteTable: hostname -> healthy instance addresses
     route_loader  reads the table from the `domains` and `instances` tables
     route_keeper  keeps the table fresh: Redis notices plus a one-second DB poll
-    route_events  the Redis subscription on dockyard.events.ROUTES_CHANNEL
+    route_events  the Redis subscriptions: route changes and key changes
     balancer      attempt order (region first, random) and passive ejection
-    policies      the policy chain seam (empty until gateway policies arrive)
+    paths         dot segments resolved before a path reaches a policy or an app
     headers       hop-by-hop removal and X-Forwarded-* (For is replaced, not appended)
     upstream      one keep-alive HTTP/1.1 connection to an instance (httptools)
     upstream_pool idle connections per instance, connect, stale-connection retry

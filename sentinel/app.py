@@ -30,7 +30,7 @@ from sentinel.balancer import Balancer
 from sentinel.headers import adopt_forwarded
 from sentinel.options import EdgeOptions
 from sentinel.paths import resolve_in_scope
-from sentinel.policies import PolicyChain, prepare, with_headers
+from sentinel.policies.chain import PolicyChain, prepare, with_headers
 from sentinel.proxy import Proxy
 from sentinel.route_events import follow_route_changes
 from sentinel.route_keeper import RouteKeeper

@@ -345,9 +345,9 @@ def warm(settings: Settings) -> Warm:
     for module in PRELOADED:
         importlib.import_module(module)
     from dockyard.db import make_engine, make_sessionmaker
-    from sentinel.gateway import Gateway
     from sentinel.key_cache import KeyCache
     from sentinel.limits import Limiter
+    from sentinel.policies.gateway import Gateway
     from sentinel.replica import create_replica, load_replica_routes
 
     engine = make_engine(settings.database_url)

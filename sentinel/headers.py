@@ -48,7 +48,7 @@ FORWARDING = frozenset(
     }
 )
 
-# Who a Sentinel replica's policies verified (sentinel.gateway), set by the replica alone.
+# Who a Sentinel replica's policies verified (sentinel.policies.gateway), set by the replica alone.
 PRINCIPAL = b"x-dockyard-principal"
 # Names only the edge sets, which a client must not reach an app under an `_` spelling.
 _PROTECTED = FORWARDING | {PRINCIPAL}

@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from sentinel import problems
 from sentinel.balancer import Balancer
 from sentinel.headers import downstream_response_headers, upstream_request_headers
-from sentinel.policies import with_headers
+from sentinel.policies.chain import with_headers
 from sentinel.routing import Route
 from sentinel.upstream import UpstreamConnection, UpstreamError, UpstreamTimeout, request_head
 from sentinel.upstream_pool import ConnectFailed, UpstreamPool

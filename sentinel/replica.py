@@ -4,7 +4,7 @@
 
 It is the same Edge as the edge (routing, proxy, WebSocket relay) with three differences:
 it routes only its environment's hostnames, runs their deployments' policies
-(sentinel.gateway), and trusts X-Forwarded-For/-Proto because its only peer is
+(sentinel.policies.gateway), and trusts X-Forwarded-For/-Proto because its only peer is
 dockyard's edge (it listens on the edge's bind address, as instances do). Started,
 health-checked and restarted by the edge (sentinel.supervisor); it exits by itself
 when that edge is gone.
@@ -36,10 +36,10 @@ from dockyard.models import Deployment
 from dockyard.settings import Settings, load_settings
 from dockyard.verification import load_key, now_ms, spend_credits
 from sentinel.app import Edge
-from sentinel.gateway import Gateway
 from sentinel.key_cache import KeyCache
 from sentinel.limits import Limiter
 from sentinel.options import EdgeOptions
+from sentinel.policies.gateway import Gateway
 from sentinel.redis_pipe import RedisPipe
 from sentinel.route_events import follow
 from sentinel.route_loader import load_route_table

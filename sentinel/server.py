@@ -28,7 +28,7 @@ from dockyard.db import make_engine, make_sessionmaker
 from dockyard.settings import Settings
 from sentinel.app import Edge
 from sentinel.options import EdgeOptions
-from sentinel.policies import PolicyChain
+from sentinel.policies.chain import PolicyChain
 from sentinel.route_loader import load_route_table
 from sentinel.routing import RouteTable
 

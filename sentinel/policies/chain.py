@@ -13,7 +13,7 @@ own slot of the ASGI scope (`exchange(connection)`):
 The edge applies them with `prepare` after the chain, to a pass and a rejection alike.
 
 The edge's own chain is empty: an environment's policies run in that environment's
-Sentinel replicas (sentinel.replica, sentinel.gateway).
+Sentinel replicas (sentinel.replica, sentinel.policies.gateway).
 """
 
 from __future__ import annotations

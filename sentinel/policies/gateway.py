@@ -28,15 +28,15 @@ from starlette.responses import Response
 
 from sentinel import limits, problems
 from sentinel.headers import PRINCIPAL
-from sentinel.jwt_rule import JwtRule
 from sentinel.key_cache import KeyCache
-from sentinel.keyauth import Keyauth, SpendCredits
-from sentinel.matching import Predicate, RequestView, compile_match
-from sentinel.openapi_rule import OpenapiDocuments, OpenapiRule
-from sentinel.policies import PolicyChain, add_response_headers, add_send_filter, read_body
-from sentinel.request_log import MAX_CAPTURE, Capture, recorder, secrets_of
+from sentinel.policies.chain import PolicyChain, add_response_headers, add_send_filter, read_body
+from sentinel.policies.jwt_rule import JwtRule
+from sentinel.policies.keyauth import Keyauth, SpendCredits
+from sentinel.policies.matching import Predicate, RequestView, compile_match
+from sentinel.policies.openapi_rule import OpenapiDocuments, OpenapiRule
+from sentinel.policies.request_log import MAX_CAPTURE, Capture, recorder, secrets_of
+from sentinel.policies.rules import Exchange, Firewall, IpRules, Ratelimit, Rule
 from sentinel.routing import Route
-from sentinel.rules import Exchange, Firewall, IpRules, Ratelimit, Rule
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import jwt
 from starlette.responses import Response
 
 from sentinel import problems
-from sentinel.rules import Exchange
+from sentinel.policies.rules import Exchange
 
 MISSING = "a bearer token is required: send it as `Authorization: Bearer <JWT>`"
 INVALID = "the bearer token is not valid: {reason}"

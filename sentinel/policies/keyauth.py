@@ -21,8 +21,8 @@ from dockyard.permission_query import Query, parse
 from sentinel import problems
 from sentinel.key_cache import KeyCache, KeysUnavailable
 from sentinel.limits import Limiter, limited
-from sentinel.matching import RequestView
-from sentinel.rules import Exchange
+from sentinel.policies.matching import RequestView
+from sentinel.policies.rules import Exchange
 
 MISSING = "an API key is required: send it as {where}"
 REJECTED = {

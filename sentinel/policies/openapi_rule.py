@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sentinel import problems
-from sentinel.policies import read_body
+from sentinel.policies.chain import read_body
+from sentinel.policies.rules import Exchange
 from sentinel.routing import Route
-from sentinel.rules import Exchange
 
 if TYPE_CHECKING:
     from openapi_core import OpenAPI

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Message, Send
 
-from sentinel.matching import RequestView
+from sentinel.policies.matching import RequestView
 
 log = logging.getLogger("sentinel.requests")
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from dockyard.ratelimit import Decision, counter_key
 from sentinel import problems
 from sentinel.limits import Limiter, limited
-from sentinel.matching import RequestView, ip_in, networks
+from sentinel.policies.matching import RequestView, ip_in, networks
 from sentinel.routing import Route
 
 DENIED = "the request was denied by the gateway policy '{policy}'"

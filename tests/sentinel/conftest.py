@@ -20,7 +20,7 @@ from dockyard.models import Deployment, Domain, Instance
 from dockyard.settings import Settings
 from sentinel.app import Edge
 from sentinel.options import EdgeOptions
-from sentinel.policies import PolicyChain
+from sentinel.policies.chain import PolicyChain
 from sentinel.server import create_edge, granian_server, uvicorn_server
 from tests.seed import seed_app
 

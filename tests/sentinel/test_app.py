@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from sentinel.policies import PolicyChain
+from sentinel.policies.chain import PolicyChain
 from sentinel.problems import Problem
 from sentinel.routing import Route
 from tests.sentinel.conftest import Rows, RunningEdge, StartEdge, Upstream

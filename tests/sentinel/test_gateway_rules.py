@@ -11,11 +11,11 @@ from starlette.responses import Response
 
 from dockyard.keys import hash_key
 from dockyard.verification import KeyRecord
-from sentinel.gateway import Gateway
 from sentinel.headers import PRINCIPAL
 from sentinel.key_cache import KeyCache
 from sentinel.limits import Limiter
-from sentinel.policies import prepare
+from sentinel.policies.chain import prepare
+from sentinel.policies.gateway import Gateway
 from sentinel.routing import Route
 
 ROUTE = Route(hostname="shop-acme.localhost", deployment_id="d_1", environment_id="env_1")

@@ -12,7 +12,7 @@ from aiohttp import web
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from sentinel.policies import PolicyChain, add_response_headers
+from sentinel.policies.chain import PolicyChain, add_response_headers
 from sentinel.routing import Route
 from tests.sentinel.conftest import Rows, StartEdge, Upstream, refusing_address
 
