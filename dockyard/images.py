@@ -12,6 +12,8 @@ from docker.errors import ImageNotFound
 
 LOCAL_BUSYBOX = "dockyard/busybox:local"
 DEMO_REPOSITORY = "dockyard/hello"
+# The versions of the demo image the README's tour deploys.
+DEMO_VERSIONS = ("v1", "v2")
 BUSYBOX_BINARIES = ("/bin/busybox", "/usr/bin/busybox")
 DEMO_CONTEXT = Path(__file__).resolve().parent.parent / "examples" / "hello"
 NO_BUSYBOX = (
@@ -46,6 +48,11 @@ def busybox_base(client: docker.DockerClient) -> str:
     context.seek(0)
     client.images.build(fileobj=context, custom_context=True, tag=LOCAL_BUSYBOX, rm=True)
     return LOCAL_BUSYBOX
+
+
+def build_demos(client: docker.DockerClient) -> dict[str, str]:
+    """Every version of the demo image the tour deploys, each tag by its version."""
+    return {version: build_demo(client, version) for version in DEMO_VERSIONS}
 
 
 def build_demo(client: docker.DockerClient, version: str = "v1") -> str:

@@ -45,11 +45,11 @@ class Dev:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, *options: str) -> None:
         (self.home / CONNECTION_FILE).unlink(missing_ok=True)
         log = (self.home / "dev.out").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dockyard", "dev"],
+            [sys.executable, "-m", "dockyard", "dev", *options],
             env=self.environment,
             stdout=log,
             stderr=subprocess.STDOUT,
