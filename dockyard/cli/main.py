@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
+from dockyard.cli import deployment_rows
 from dockyard.cli.client import ApiError, edge_port_of
 from dockyard.cli.deploy import deploy
+from dockyard.cli.listing import AppFilter, EnvFilter, echo_table, filters
 from dockyard.cli.options import (
     ApiUrl,
     AppOption,
@@ -171,19 +173,18 @@ def list_environments(
 @deployments.command("list")
 def list_deployments(
     project: Project = "",
-    app_slug: Annotated[str | None, typer.Option("--app", "-a")] = None,
-    env: Annotated[str | None, typer.Option("--env", "-e")] = None,
+    app_slug: AppFilter = None,
+    env: EnvFilter = None,
     api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
-    """List deployments, newest first; the live one is marked (current)."""
-    body = {k: v for k, v in (("project", project), ("app", app_slug), ("environment", env)) if v}
-    for item in call(api_url, root_key, "deployments.listDeployments", body):
-        source = (item.get("docker") or {}).get("image") or (item.get("git") or {}).get("commitSha")
-        current = "  (current)" if item.get("isCurrent") else ""
-        typer.echo(
-            f"{item['id']}  {item['environment']:<12} {item['status']:<11} {source}{current}"
-        )
+    """List deployments, newest first, with their source and age.
+
+    TRAFFIC marks production's live deployment; after a rollback, the one rolled back to
+    and the newer ones rolled back from (`dockyard promote` makes one of them live again).
+    """
+    found = call(api_url, root_key, "deployments.listDeployments", filters(project, app_slug, env))
+    echo_table(deployment_rows.HEADERS, deployment_rows.rows(found), empty="no deployments")
 
 
 @deployments.command("get")
