@@ -9,6 +9,7 @@ import typer
 from dockyard.cli import deployment_rows
 from dockyard.cli.client import ApiError, edge_port_of
 from dockyard.cli.deploy import deploy
+from dockyard.cli.domains import domains
 from dockyard.cli.listing import AppFilter, EnvFilter, echo_table, filters
 from dockyard.cli.options import (
     ApiUrl,
@@ -22,6 +23,7 @@ from dockyard.cli.options import (
     require_project,
     wait_until_current,
 )
+from dockyard.cli.variables import variables
 from dockyard.cli.watch import build_log, domain_urls, follow_build_log, step_lines
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -35,6 +37,8 @@ app.add_typer(apps, name="apps")
 app.add_typer(environments, name="envs")
 app.add_typer(deployments, name="deployments")
 app.add_typer(root_keys, name="root-keys")
+app.add_typer(variables, name="vars")
+app.add_typer(domains, name="domains")
 app.command()(deploy)
 
 
