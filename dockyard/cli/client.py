@@ -145,8 +145,12 @@ class ApiClient:
         return payload.get("data")
 
     def call_page(self, operation: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.post(f"/v2/{operation}", body)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST a JSON body to any path of the API; its whole JSON answer."""
         try:
-            response = self._http.post(f"/v2/{operation}", json=body or {})
+            response = self._http.post(path, json=body or {})
         except httpx.HTTPError as error:
             raise ApiError(0, UNREACHABLE.format(url=self._base_url, error=error)) from error
         payload = _json(response)

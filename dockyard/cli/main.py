@@ -10,6 +10,7 @@ from dockyard.cli import deployment_rows
 from dockyard.cli.client import ApiError, edge_port_of
 from dockyard.cli.deploy import deploy
 from dockyard.cli.domains import domains
+from dockyard.cli.keys import keys, keyspaces
 from dockyard.cli.listing import AppFilter, EnvFilter, echo_table, filters
 from dockyard.cli.options import (
     ApiUrl,
@@ -39,6 +40,8 @@ app.add_typer(deployments, name="deployments")
 app.add_typer(root_keys, name="root-keys")
 app.add_typer(variables, name="vars")
 app.add_typer(domains, name="domains")
+app.add_typer(keyspaces, name="keyspaces")
+app.add_typer(keys, name="keys")
 app.command()(deploy)
 
 
