@@ -24,6 +24,7 @@ from dockyard.cli.options import (
     require_project,
     wait_until_current,
 )
+from dockyard.cli.policies import policies
 from dockyard.cli.variables import variables
 from dockyard.cli.watch import build_log, domain_urls, follow_build_log, step_lines
 
@@ -42,6 +43,7 @@ app.add_typer(variables, name="vars")
 app.add_typer(domains, name="domains")
 app.add_typer(keyspaces, name="keyspaces")
 app.add_typer(keys, name="keys")
+app.add_typer(policies, name="policies")
 app.command()(deploy)
 
 
