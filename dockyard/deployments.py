@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dockyard.commits import GitCommit
 from dockyard.crypto import SecretBox
 from dockyard.ids import new_id
 from dockyard.keyspaces import freeze_policies
@@ -42,17 +43,11 @@ def create_deployment(
     environment: Environment,
     source: str,
     image: str | None = None,
-    git_repository: str | None = None,
-    git_branch: str | None = None,
-    git_commit_sha: str | None = None,
-    git_commit_message: str | None = None,
-    git_commit_author: str | None = None,
-    git_commit_author_avatar_url: str | None = None,
-    git_commit_timestamp: int | None = None,
+    git: GitCommit = GitCommit(),
     trigger: str = "api",
 ) -> Deployment:
     """A `pending` deployment with its runtime, regions, variables and gateway policies
-    frozen in."""
+    frozen in; without a branch, it records the one its environment deploys."""
     variables = environment_variables(session, environment.id, box)
     deployment = Deployment(
         id=new_id("deployment"),
@@ -64,13 +59,13 @@ def create_deployment(
         trigger=trigger,
         source=source,
         image=image,
-        git_repository=git_repository,
-        git_branch=git_branch or environment.branch or app.default_branch,
-        git_commit_sha=git_commit_sha,
-        git_commit_message=git_commit_message,
-        git_commit_author=git_commit_author,
-        git_commit_author_avatar_url=git_commit_author_avatar_url,
-        git_commit_timestamp=git_commit_timestamp,
+        git_repository=git.repository,
+        git_branch=git.branch or environment.branch or app.default_branch,
+        git_commit_sha=git.sha,
+        git_commit_message=git.message,
+        git_commit_author=git.author,
+        git_commit_author_avatar_url=git.author_avatar_url,
+        git_commit_timestamp=git.timestamp,
         runtime=RuntimeSpec.model_validate(environment.runtime or {}).model_dump(mode="json"),
         build=BuildSpec.model_validate(environment.build or {}).model_dump(mode="json"),
         regions=[r.model_dump(mode="json") for r in environment_regions(environment, settings)],

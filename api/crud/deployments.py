@@ -6,8 +6,7 @@ starts; if the start then fails, the row is marked failed rather than left pendi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -16,6 +15,7 @@ from api.crud.lookup import find_deployment
 from api.errors import BadRequest
 from api.schemas.deployments import GitSource, OciSource
 from dockyard import deployments as core
+from dockyard.commits import GitCommit
 from dockyard.crypto import SecretBox
 from dockyard.git import clone_url
 from dockyard.models import App, Deployment, Environment, Project, now_ms
@@ -41,26 +41,18 @@ class ImageToDeploy:
     """What a new deployment runs: an image, and where it was built from when known."""
 
     image: str
-    git_repository: str | None = None
-    git_branch: str | None = None
-    git_commit_sha: str | None = None
-    git_commit_message: str | None = None
-    git_commit_author: str | None = None
-    git_commit_author_avatar_url: str | None = None
-    git_commit_timestamp: int | None = None
+    git: GitCommit = field(default_factory=GitCommit)
 
 
 @dataclass(frozen=True)
 class GitToBuild:
     """What a new git deployment builds: a commit (or a branch's head) of a repository."""
 
-    git_repository: str  # a URL or path the build worker fetches from
-    git_branch: str | None = None
-    git_commit_sha: str | None = None
-    git_commit_message: str | None = None
-    git_commit_author: str | None = None  # a GitHub login, when a push told us
-    git_commit_author_avatar_url: str | None = None
-    git_commit_timestamp: int | None = None  # ms
+    git: GitCommit
+
+    def __post_init__(self) -> None:
+        if not self.git.repository:
+            raise ValueError("a git deployment needs the repository its build fetches")
 
 
 Source = ImageToDeploy | GitToBuild
@@ -76,11 +68,8 @@ class WorkflowStart:
     project_slug: str
     app_slug: str
     environment_slug: str
-    branch: str | None
-    sha: str | None
+    git: GitCommit
     trigger: str
-    commit_message: str | None = None
-    author: str | None = None
 
 
 def image_from_request(image: str, git: GitSource | None) -> ImageToDeploy:
@@ -88,10 +77,12 @@ def image_from_request(image: str, git: GitSource | None) -> ImageToDeploy:
         return ImageToDeploy(image=image)
     return ImageToDeploy(
         image=image,
-        git_repository=git.repository,
-        git_branch=git.branch,
-        git_commit_sha=git.commit_sha.lower() if git.commit_sha else None,
-        git_commit_message=git.commit_message,
+        git=GitCommit(
+            repository=git.repository,
+            branch=git.branch,
+            sha=git.commit_sha.lower() if git.commit_sha else None,
+            message=git.commit_message,
+        ),
     )
 
 
@@ -115,10 +106,12 @@ def git_from_request(app: App, git: GitSource | None, settings: Settings) -> Git
     else:
         raise BadRequest.at("body.git", NO_REPOSITORY.format(app=app.slug), NO_REPOSITORY_FIX)
     return GitToBuild(
-        git_repository=clone_url(repository, settings.git_clone_url),
-        git_branch=git.branch if git else None,
-        git_commit_sha=git.commit_sha.lower() if git and git.commit_sha else None,
-        git_commit_message=git.commit_message if git else None,
+        GitCommit(
+            repository=clone_url(repository, settings.git_clone_url),
+            branch=git.branch if git else None,
+            sha=git.commit_sha.lower() if git and git.commit_sha else None,
+            message=git.commit_message if git else None,
+        )
     )
 
 
@@ -138,24 +131,10 @@ def source_of_earlier(
     if earlier.source == "git" and earlier.git_repository:
         if not earlier.git_commit_sha:
             raise BadRequest.at(location, NO_COMMIT_TO_REBUILD.format(id=deployment_id))
-        return GitToBuild(git_repository=earlier.git_repository, **_commit_of(earlier))
+        return GitToBuild(GitCommit.of(earlier))
     if not earlier.image:
         raise BadRequest.at(location, f"deployment '{deployment_id}' has no image to re-run")
-    return ImageToDeploy(
-        image=earlier.image, git_repository=earlier.git_repository, **_commit_of(earlier)
-    )
-
-
-def _commit_of(earlier: Deployment) -> dict[str, Any]:
-    """The commit an earlier deployment came from, for its re-run."""
-    return {
-        "git_branch": earlier.git_branch,
-        "git_commit_sha": earlier.git_commit_sha,
-        "git_commit_message": earlier.git_commit_message,
-        "git_commit_author": earlier.git_commit_author,
-        "git_commit_author_avatar_url": earlier.git_commit_author_avatar_url,
-        "git_commit_timestamp": earlier.git_commit_timestamp,
-    }
+    return ImageToDeploy(image=earlier.image, git=GitCommit.of(earlier))
 
 
 def create_deployment(
@@ -178,13 +157,7 @@ def create_deployment(
         environment=environment,
         source="git" if isinstance(source, GitToBuild) else "image",
         image=source.image if isinstance(source, ImageToDeploy) else None,
-        git_repository=source.git_repository,
-        git_branch=source.git_branch,
-        git_commit_sha=source.git_commit_sha,
-        git_commit_message=source.git_commit_message,
-        git_commit_author=source.git_commit_author,
-        git_commit_author_avatar_url=source.git_commit_author_avatar_url,
-        git_commit_timestamp=source.git_commit_timestamp,
+        git=source.git,
         trigger=trigger,
     )
     return WorkflowStart(
@@ -194,11 +167,8 @@ def create_deployment(
         project_slug=project.slug,
         app_slug=app.slug,
         environment_slug=environment.slug,
-        branch=deployment.git_branch,
-        sha=deployment.git_commit_sha,
+        git=GitCommit.of(deployment),
         trigger=trigger,
-        commit_message=deployment.git_commit_message,
-        author=deployment.git_commit_author,
     )
 
 

@@ -19,6 +19,7 @@ from api.crud import deployments as crud
 from api.crud.environments import add_environment
 from api.github import Push, Repository
 from dockyard import deployments as core
+from dockyard.commits import GitCommit
 from dockyard.crypto import SecretBox
 from dockyard.git import GITHUB_NAME, clone_url, same_repository
 from dockyard.ids import slugify
@@ -91,13 +92,15 @@ def deploy_push(
         return None
     author, avatar_url = push.author()
     source = crud.GitToBuild(
-        git_repository=_fetch_url(app, push.repository, settings),
-        git_branch=branch,
-        git_commit_sha=push.after,
-        git_commit_message=push.head_commit.message if push.head_commit else None,
-        git_commit_author=author,
-        git_commit_author_avatar_url=avatar_url,
-        git_commit_timestamp=push.authored_ms(),
+        GitCommit(
+            repository=_fetch_url(app, push.repository, settings),
+            branch=branch,
+            sha=push.after,
+            message=push.head_commit.message if push.head_commit else None,
+            author=author,
+            author_avatar_url=avatar_url,
+            timestamp=push.authored_ms(),
+        )
     )
     project = session.get_one(Project, app.project_id)
     start = crud.create_deployment(

@@ -138,11 +138,11 @@ async def launch(client: Client, start: crud.WorkflowStart) -> None:
         project=start.project_slug,
         app=start.app_slug,
         environment=start.environment_slug,
-        branch=start.branch,
-        sha=start.sha,
+        branch=start.git.branch,
+        sha=start.git.sha,
         trigger=start.trigger,
-        commit_message=start.commit_message,
-        author=start.author,
+        commit_message=start.git.message,
+        author=start.git.author,
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
 from dockyard import build_logs
+from dockyard.commits import GitCommit
 from dockyard.crypto import SecretBox
 from dockyard.deployments import create_deployment, deployment_input
 from dockyard.images import busybox_base
@@ -77,9 +78,7 @@ async def start_git_deployment(
             app=seeded.app,
             environment=environment,
             source="git",
-            git_repository=repo.url,
-            git_branch=branch,
-            git_commit_sha=sha,
+            git=GitCommit(repository=repo.url, branch=branch, sha=sha),
             trigger="github",
         )
         plan = deployment_input(deployment, environment, settings)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
+from dockyard.commits import GitCommit
 from dockyard.crypto import SecretBox
 from dockyard.deployments import create_deployment, deployment_input
 from dockyard.models import Deployment, DeploymentStep, Domain, Environment, Instance
@@ -37,8 +38,7 @@ async def deploy(
             environment=session.get_one(Environment, seeded.production.id),
             source="image",
             image=image,
-            git_branch="main",
-            git_commit_sha=sha,
+            git=GitCommit(branch="main", sha=sha),
         )
         plan = deployment_input(deployment, seeded.production, settings)
     handle = await start_deployment(

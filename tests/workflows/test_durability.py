@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowUpdateStage
 
+from dockyard.commits import GitCommit
 from dockyard.crypto import SecretBox
 from dockyard.deployments import create_deployment, deployment_input
 from dockyard.models import Deployment, Environment, Instance
@@ -79,7 +80,7 @@ async def test_worker_killed_while_deploying_resumes_without_duplicates(
             environment=environment,
             source="image",
             image=demo_images["v1"],
-            git_branch="main",
+            git=GitCommit(branch="main"),
         )
         plan = deployment_input(deployment, environment, settings)
     log = tmp_path / "worker.log"
