@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dockyard.cli import deployment_rows
+from dockyard.cli import deployment_rows, lifecycle, repos
 from dockyard.cli.client import ApiError, edge_port_of
 from dockyard.cli.deploy import deploy
 from dockyard.cli.domains import domains
@@ -45,6 +45,8 @@ app.add_typer(keyspaces, name="keyspaces")
 app.add_typer(keys, name="keys")
 app.add_typer(policies, name="policies")
 app.command()(deploy)
+apps.command("connect")(repos.connect)
+apps.command("disconnect")(repos.disconnect)
 
 
 @app.command()
@@ -71,6 +73,10 @@ def promote(
     call(api_url, root_key, "deployments.promoteDeployment", {"deploymentId": deployment_id})
     wait_until_current(api_url, root_key, deployment_id)
     typer.echo(f"{deployment_id} is live")
+
+
+app.command()(lifecycle.stop)
+app.command()(lifecycle.start)
 
 
 @app.command()
