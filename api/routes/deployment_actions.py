@@ -2,7 +2,7 @@
 and listBuildLogs.
 
 The four actions are validated here, against the same rules as a deployment's
-`availableActions`, and carried out by the environment's workflow (api.lifecycle): they
+`availableActions`, and carried out by the environment's workflow (api.temporal): they
 answer 202 once the workflow has the request. As in Unkey, a key without the action's
 permission gets the same 404 as for a deployment that does not exist, so permissions never
 reveal which deployments exist.
@@ -10,12 +10,9 @@ reveal which deployments exist.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api import lifecycle
 from api.auth import Caller
 from api.build_logs import entry_out, readable_deployment
 from api.crud import deployment_queries as queries
@@ -24,10 +21,9 @@ from api.deps import MetaDep, RootKeyDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import UNAVAILABLE_RESPONSE, Forbidden, NotFound, PreconditionFailed
 from api.pagination import decode_cursor, encode_cursor, page
 from api.routes import resource_router
-from api.routes.deployments import TEMPORAL_ERRORS
 from api.schemas.base import Empty, Envelope, Meta, Page
 from api.schemas.deployment_actions import BuildLogEntryOut, DeploymentRef, ListBuildLogs
-from api.temporal import TemporalConnection
+from api.temporal import TEMPORAL_ERRORS, TemporalConnection, request_action
 from dockyard import build_logs
 from dockyard import deployments as core
 from dockyard.models import Environment
@@ -38,14 +34,6 @@ router = resource_router("deployments")
 
 NOT_FOUND = "Deployment '{id}' does not exist in this workspace."
 NOT_ACCEPTED = "The {action} of deployment {id} was not sent; nothing changed."
-
-Request = Callable[..., Awaitable[None]]
-REQUESTS: dict[DeploymentAction, Request] = {
-    "promote": lifecycle.request_promote,
-    "rollback": lifecycle.request_rollback,
-    "start": lifecycle.request_start,
-    "stop": lifecycle.request_stop,
-}
 
 
 @router.post("/v2/deployments.promoteDeployment", status_code=202, responses=UNAVAILABLE_RESPONSE)
@@ -112,7 +100,7 @@ async def _act(
     environment = await run_in_threadpool(_validate, action, body, session, caller, settings)
     client = await temporal.client()
     try:
-        await REQUESTS[action](client, environment, deployment_id=body.deployment_id)
+        await request_action(client, environment, action, deployment_id=body.deployment_id)
     except TEMPORAL_ERRORS as error:
         reason = temporal.failed(error)
         raise temporal.unavailable(

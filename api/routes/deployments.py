@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client
-from temporalio.service import RPCError
 
 from api.auth import Caller
 from api.crud import deployment_queries as queries
@@ -36,11 +34,10 @@ from api.schemas.deployments import (
     GetDeployment,
     ListDeployments,
 )
-from api.temporal import TemporalConnection
+from api.temporal import TEMPORAL_ERRORS, TemporalConnection, launch
 from dockyard.crypto import SecretBox
 from dockyard.models import App, Environment, Project
 from dockyard.settings import Settings
-from dockyard.temporal import ensure_environment_workflow, start_deployment
 
 log = logging.getLogger(__name__)
 router = resource_router("deployments")
@@ -49,10 +46,6 @@ router = resource_router("deployments")
 def every_deployment(caller: Caller) -> str:
     """Unkey's resource permission to read every deployment of the workspace."""
     return urn(caller.workspace_id, "projects/*/apps/*/environments/*/deployments/*", "read")
-
-
-# What a failed start looks like when Temporal, not dockyard, is the problem.
-TEMPORAL_ERRORS = (RPCError, RuntimeError, OSError, TimeoutError)
 
 
 @router.post("/v2/deployments.createDeployment", status_code=201, responses=UNAVAILABLE_RESPONSE)
@@ -127,23 +120,6 @@ async def _start(
             "Temporal is up.",
         ) from error
     return start.deployment_id
-
-
-async def launch(client: Client, start: crud.WorkflowStart) -> None:
-    """Start a new deployment's workflow, and its environment's when that is not running."""
-    await ensure_environment_workflow(client, start.environment)
-    await start_deployment(
-        client,
-        start.deployment,
-        project=start.project_slug,
-        app=start.app_slug,
-        environment=start.environment_slug,
-        branch=start.git.branch,
-        sha=start.git.sha,
-        trigger=start.trigger,
-        commit_message=start.git.message,
-        author=start.git.author,
-    )
 
 
 @dataclass(frozen=True)

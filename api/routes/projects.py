@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from temporalio.common import WorkflowIDConflictPolicy
 
 from api.auth import Caller
 from api.crud import projects as crud
@@ -12,7 +11,6 @@ from api.crud.lookup import find_project
 from api.deps import MetaDep, RootKeyDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import UNAVAILABLE_RESPONSE
 from api.routes import resource_router
-from api.routes.deployments import TEMPORAL_ERRORS
 from api.schemas.base import Empty, Envelope, Page
 from api.schemas.projects import (
     CreateProject,
@@ -22,12 +20,8 @@ from api.schemas.projects import (
     ProjectRef,
     UpdateProject,
 )
-from dockyard.payloads import (
-    PROJECT_DELETION_WORKFLOW,
-    DeleteProjectInput,
-    TaskQueues,
-    project_deletion_workflow_id,
-)
+from api.temporal import TEMPORAL_ERRORS, start_project_deletion
+from dockyard.payloads import TaskQueues
 
 NOT_ACCEPTED = "Project {id} is not being deleted; ask again once Temporal is up."
 
@@ -105,13 +99,7 @@ async def delete_project(
     queues = TaskQueues(prefix=settings.task_queue_prefix)
     client = await temporal.client()
     try:
-        await client.start_workflow(
-            PROJECT_DELETION_WORKFLOW,
-            DeleteProjectInput(project_id=project_id, queues=queues),
-            id=project_deletion_workflow_id(project_id),
-            task_queue=queues.control,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
+        await start_project_deletion(client, project_id=project_id, queues=queues)
     except TEMPORAL_ERRORS as error:
         reason = temporal.failed(error)
         raise temporal.unavailable(reason, NOT_ACCEPTED.format(id=project_id)) from error

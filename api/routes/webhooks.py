@@ -20,19 +20,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import Client, WorkflowUpdateFailedError
 
 from api.crud import deployments as crud
 from api.crud import push as plans
 from api.deps import Services, ServicesDep
 from api.errors import BadRequest, PayloadTooLarge, Unauthorized
 from api.github import PullRequest, Push, signature_matches
-from api.routes.deployments import TEMPORAL_ERRORS, launch
 from api.schemas.base import Output
+from api.temporal import TEMPORAL_ERRORS, archive_deployment, launch
 from dockyard.crypto import SecretBox
-from dockyard.payloads import LifecycleRequest, environment_workflow_id
 from dockyard.settings import Settings
-from dockyard.temporal import ensure_environment_workflow
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])
@@ -53,8 +51,6 @@ BAD_SIGNATURE = (
 TOO_LARGE = "the delivery is larger than GitHub's 25 MB limit; nothing was done"
 NOT_STARTED = "the deployments were not started; redeliver once Temporal is up"
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
-# The environment workflow's update that stops one deployment (EnvironmentWorkflow.stop).
-STOP_UPDATE = "stop_deployment"
 
 
 class WebhookOutcome(Output):
@@ -263,17 +259,13 @@ async def _archive(client: Client, services: Services, delivery: str, plan: _Pla
     """Ask each environment's workflow to stop the deployment (its stop update)."""
     for archival in plan.archivals:
         try:
-            await ensure_environment_workflow(client, archival.environment)
-            handle = client.get_workflow_handle(
-                environment_workflow_id(archival.environment.environment_id)
-            )
-            await handle.start_update(
-                STOP_UPDATE,
-                LifecycleRequest(deployment_id=archival.deployment_id),
+            await archive_deployment(
+                client,
+                archival.environment,
+                deployment_id=archival.deployment_id,
                 # Per delivery: GitHub's redelivery of it sends nothing twice, a later
                 # delivery (the branch deleted again) stops the deployment again.
-                id=f"archive-{archival.deployment_id}-{delivery}",
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                update_id=f"archive-{archival.deployment_id}-{delivery}",
             )
         except WorkflowUpdateFailedError as error:  # the workflow refused: nothing to stop
             log.info("delivery %s: %s not archived: %s", delivery, archival.deployment_id, error)
