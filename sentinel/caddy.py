@@ -77,6 +77,8 @@ class Caddy:
         self._process: asyncio.subprocess.Process | None = None
         self._client = httpx.AsyncClient(base_url=self._admin, timeout=10.0)
         self._stopping = False
+        # The @ids of the routes Caddy holds: asking for an id it lacks makes it log an error.
+        self._routes: set[str] = set()
         self.starts = 0
         self.up = False  # started, and its admin API answered; False once it exits
 
@@ -88,7 +90,9 @@ class Caddy:
         """Start Caddy with the current configuration; return once its admin API answers."""
         self._home.mkdir(parents=True, exist_ok=True)
         config_file = self._home / "caddy.json"
-        config_file.write_text(json.dumps(self._current_config(), indent=1))
+        config = self._current_config()
+        config_file.write_text(json.dumps(config, indent=1))
+        self._routes = route_ids(config)
         environment = {
             **os.environ,
             # Caddy's own files (autosave, locks) stay in dockyard's home.
@@ -146,22 +150,25 @@ class Caddy:
 
     async def put_route(self, server: str, route: dict[str, Any]) -> None:
         """Replace the route with this @id, or add it first in the server's routes."""
-        route_path = f"/id/{route['@id']}"
-        response = await self._client.patch(route_path, json=route)
-        if response.status_code == 404 or _unknown_id(response):
-            response = await self._client.put(
-                f"/config/apps/http/servers/{server}/routes/0", json=route
-            )
+        if route["@id"] in self._routes:
+            response = await self._client.patch(f"/id/{route['@id']}", json=route)
+        else:
+            path = f"/config/apps/http/servers/{server}/routes/0"
+            response = await self._client.put(path, json=route)
         _check(response)
+        self._routes.add(route["@id"])
 
     async def delete_route(self, route_id: str) -> None:
-        response = await self._client.delete(f"/id/{route_id}")
-        if response.status_code == 404 or _unknown_id(response):
+        if route_id not in self._routes:
             return
-        _check(response)
+        response = await self._client.delete(f"/id/{route_id}")
+        if not _unknown_id(response):
+            _check(response)
+        self._routes.discard(route_id)
 
     async def load(self, config: dict[str, Any]) -> None:
         _check(await self._client.post("/load", json=config))
+        self._routes = route_ids(config)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -176,6 +183,17 @@ class Caddy:
                     process.kill()
                 await process.wait()
         await self._client.aclose()
+
+
+def route_ids(config: dict[str, Any]) -> set[str]:
+    """The @id of every route of every HTTP server in a Caddy configuration."""
+    servers = config.get("apps", {}).get("http", {}).get("servers", {})
+    return {
+        route["@id"]
+        for server in servers.values()
+        for route in server.get("routes", [])
+        if "@id" in route
+    }
 
 
 def _unknown_id(response: httpx.Response) -> bool:

@@ -241,6 +241,9 @@ def full_config(
         "listen": [f"fd/{listeners.http}"],
         "automatic_https": {"disable": True},
         "read_header_timeout": HEADER_READ_TIMEOUT,
+        # Plain HTTP is HTTP/1.1 only (h2 and h3 need TLS); saying so keeps Caddy from
+        # warning that it skipped them at every configuration change.
+        "protocols": ["h1"],
         "routes": http_routes,
     }
     config: dict[str, Any] = {
