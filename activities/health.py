@@ -13,6 +13,14 @@ from dockyard.specs import HealthCheck
 # listens, so a bare connect proves nothing.
 _ANY_REQUEST = b"GET / HTTP/1.0\r\nHost: localhost\r\nUser-Agent: dockyard-health\r\n\r\n"
 
+# How long a new instance without a configured check may take to answer.
+NO_CHECK_DEADLINE_SECONDS = 30.0
+
+
+def startup_deadline_seconds(check: HealthCheck | None) -> float:
+    """How long new instances may take to become healthy before they count as failed."""
+    return check.startup_deadline_seconds if check else NO_CHECK_DEADLINE_SECONDS
+
 
 def probe(address: str, check: HealthCheck | None) -> str | None:
     """None when the instance is healthy, otherwise why it is not."""

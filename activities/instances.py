@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.health import probe
+from activities.health import probe, startup_deadline_seconds
 from dockyard.crypto import SecretBox
 from dockyard.events import Events
 from dockyard.ids import new_id
@@ -41,7 +41,6 @@ from dockyard.specs import RuntimeSpec
 PROBE_PAUSE_SECONDS = 0.1
 HEARTBEAT_SECONDS = 1.0
 T = TypeVar("T")
-NO_CHECK_DEADLINE_SECONDS = 30.0
 
 
 def failure(code: str, message: str) -> ApplicationError:
@@ -148,7 +147,7 @@ class InstanceActivities:
         check = request.healthcheck
         if check is not None and check.initial_delay_seconds:
             heartbeating(time.sleep, check.initial_delay_seconds)
-        budget = check.startup_deadline_seconds if check else NO_CHECK_DEADLINE_SECONDS
+        budget = startup_deadline_seconds(check)
         deadline = time.monotonic() + budget
         waiting = {ref.container_name: ref for ref in request.instances}
         last_problem = ""

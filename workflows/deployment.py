@@ -13,14 +13,12 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.build import BuildActivities
     from activities.build_queue import BuildQueue
     from activities.domains import DomainActivities
-    from activities.instances import InstanceActivities
     from activities.records import DeploymentRecords
     from activities.routes import RouteActivities
     from dockyard import search_attributes
@@ -32,19 +30,13 @@ with workflow.unsafe.imports_passed_through():
         DeploymentFailure,
         DeploymentInput,
         FinalizeInput,
-        InstanceRef,
         ReleaseBuildSlot,
         RemoveInstancesInput,
-        StartInstancesInput,
         StepUpdate,
-        WaitHealthyInput,
     )
+    from workflows import instances
+    from workflows.options import DEPLOY_RETRY, HEARTBEAT, QUICK, STARTUP
 
-RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=5)
-QUICK = timedelta(seconds=30)
-STARTUP = timedelta(minutes=5)
-# Activities heartbeat every second: a worker killed mid-activity is noticed this fast.
-HEARTBEAT = timedelta(seconds=10)
 QUEUE_WAIT = timedelta(days=1)
 # Finalizing lasts until every region's edge routes the deployment: while an edge is down,
 # the deployment stays `finalizing` (heartbeats still notice a lost worker).
@@ -97,7 +89,7 @@ class DeploymentWorkflow:
             ),
             start_to_close_timeout=QUEUE_WAIT,
             heartbeat_timeout=HEARTBEAT,
-            retry_policy=RETRY,
+            retry_policy=DEPLOY_RETRY,
         )
         return slot.superseded_by
 
@@ -113,7 +105,7 @@ class DeploymentWorkflow:
                 # The build stops itself at its timeout; this only catches a lost worker.
                 start_to_close_timeout=deployment.build_timeout + STARTUP,
                 heartbeat_timeout=HEARTBEAT,
-                retry_policy=RETRY,
+                retry_policy=DEPLOY_RETRY,
                 summary="fetch the commit and docker build",
             )
         finally:
@@ -121,58 +113,21 @@ class DeploymentWorkflow:
                 BuildQueue.release_slot,
                 ReleaseBuildSlot(deployment_id=deployment.deployment_id),
                 start_to_close_timeout=QUICK,
-                retry_policy=RETRY,
+                retry_policy=DEPLOY_RETRY,
             )
         return deployment.model_copy(update={"image": built.image})
 
     async def _deploy(self, deployment: DeploymentInput) -> None:
+        """Every region's instances started, then every region's healthy."""
+        queues, starts = deployment.queues, instances.per_region(deployment)
         started = await asyncio.gather(
-            *(
-                workflow.execute_activity_method(
-                    InstanceActivities.start_instances,
-                    StartInstancesInput(
-                        deployment_id=deployment.deployment_id,
-                        environment_id=deployment.environment_id,
-                        region=region.name,
-                        replicas=region.replicas,
-                        image=deployment.image or "",
-                        runtime=deployment.runtime,
-                    ),
-                    task_queue=deployment.queues.region(region.name),
-                    start_to_close_timeout=STARTUP,
-                    heartbeat_timeout=HEARTBEAT,
-                    retry_policy=RETRY,
-                    summary=f"schedule in region {region.name}",
-                )
-                for region in deployment.regions
-            )
+            *(instances.schedule(start, queues, retry=DEPLOY_RETRY) for start in starts)
         )
         await asyncio.gather(
             *(
-                self._wait_healthy(deployment, region.name, instances)
-                for region, instances in zip(deployment.regions, started, strict=True)
+                instances.wait_healthy(start, refs, queues, retry=DEPLOY_RETRY)
+                for start, refs in zip(starts, started, strict=True)
             )
-        )
-
-    async def _wait_healthy(
-        self, deployment: DeploymentInput, region: str, instances: list[InstanceRef]
-    ) -> None:
-        check = deployment.runtime.healthcheck
-        budget = timedelta(seconds=check.startup_deadline_seconds if check else 30)
-        await workflow.execute_activity_method(
-            InstanceActivities.wait_healthy,
-            WaitHealthyInput(
-                deployment_id=deployment.deployment_id,
-                region=region,
-                instances=instances,
-                healthcheck=check,
-                port=deployment.runtime.port,
-            ),
-            task_queue=deployment.queues.region(region),
-            start_to_close_timeout=budget + timedelta(minutes=1),
-            heartbeat_timeout=HEARTBEAT,
-            retry_policy=RETRY,
-            summary=f"wait for health in region {region}",
         )
 
     async def _assign_domains(self, deployment: DeploymentInput) -> None:
@@ -180,7 +135,7 @@ class DeploymentWorkflow:
             DomainActivities.assign_domains,
             AssignDomainsInput(deployment_id=deployment.deployment_id),
             start_to_close_timeout=QUICK,
-            retry_policy=RETRY,
+            retry_policy=DEPLOY_RETRY,
         )
 
     async def _finalize(self, deployment: DeploymentInput) -> None:
@@ -197,7 +152,7 @@ class DeploymentWorkflow:
             ),
             start_to_close_timeout=ROUTES_WAIT,
             heartbeat_timeout=HEARTBEAT,
-            retry_policy=RETRY,
+            retry_policy=DEPLOY_RETRY,
         )
 
     async def _fail(self, deployment: DeploymentInput, error: ActivityError) -> None:
@@ -208,8 +163,7 @@ class DeploymentWorkflow:
         # Remove what this deployment started; nothing that serves traffic changes.
         await asyncio.gather(
             *(
-                workflow.execute_activity_method(
-                    InstanceActivities.remove_instances,
+                instances.remove(
                     RemoveInstancesInput(
                         deployment_id=deployment.deployment_id,
                         region=region.name,
@@ -217,10 +171,8 @@ class DeploymentWorkflow:
                         grace_seconds=0,  # it never served traffic
                         propagation_seconds=0,
                     ),
-                    task_queue=deployment.queues.region(region.name),
-                    start_to_close_timeout=timedelta(minutes=2),
-                    heartbeat_timeout=HEARTBEAT,
-                    retry_policy=RETRY,
+                    deployment.queues,
+                    retry=DEPLOY_RETRY,
                 )
                 for region in deployment.regions
             )
@@ -231,7 +183,7 @@ class DeploymentWorkflow:
                 deployment_id=deployment.deployment_id, step=self._step, code=code, message=message
             ),
             start_to_close_timeout=QUICK,
-            retry_policy=RETRY,
+            retry_policy=DEPLOY_RETRY,
         )
         self._set_search_status("failed")
 
@@ -267,5 +219,5 @@ class DeploymentWorkflow:
             DeploymentRecords.record_progress,
             StepUpdate(deployment_id=self._deployment_id, **update),
             start_to_close_timeout=QUICK,
-            retry_policy=RETRY,
+            retry_policy=DEPLOY_RETRY,
         )

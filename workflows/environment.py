@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -35,9 +34,8 @@ with workflow.unsafe.imports_passed_through():
         RouteChange,
     )
     from workflows import instances, routes
+    from workflows.options import ENVIRONMENT_RETRY, QUICK
 
-RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
-QUICK = timedelta(seconds=30)
 NOT_PRODUCTION = "rollback needs a production environment; use promote or start for previews"
 
 
@@ -256,7 +254,7 @@ class EnvironmentWorkflow:
             LifecycleActivities.load_plan,
             LifecycleRequest(deployment_id=deployment_id),
             start_to_close_timeout=QUICK,
-            retry_policy=RETRY,
+            retry_policy=ENVIRONMENT_RETRY,
         )
 
     # Clocks --------------------------------------------------------------------------
@@ -286,7 +284,7 @@ class EnvironmentWorkflow:
                     LifecycleActivities.last_request,
                     IdleCheckInput(deployment_id=entry.deployment_id),
                     start_to_close_timeout=QUICK,
-                    retry_policy=RETRY,
+                    retry_policy=ENVIRONMENT_RETRY,
                 )
                 idle_until = datetime.fromtimestamp(last_ms / 1000, tz=workflow.now().tzinfo)
                 idle_until += self._env.preview_idle_time

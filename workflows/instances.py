@@ -1,9 +1,12 @@
-"""Starting and stopping an existing deployment's instances, from inside a workflow."""
+"""A deployment's instances, from inside a workflow: started, healthy, stopped.
+
+The steps per region (`schedule`, `wait_healthy`, `remove`) serve the deployment workflow
+and the environment's moves alike; `start` and `stop` are the environment's.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -12,70 +15,118 @@ with workflow.unsafe.imports_passed_through():
     from activities.instances import InstanceActivities
     from activities.lifecycle import LifecycleActivities
     from dockyard.payloads import (
+        DeploymentInput,
         DeploymentPlan,
+        InstanceRef,
         RemoveInstancesInput,
         SetStatusInput,
         StartInstancesInput,
         TaskQueues,
         WaitHealthyInput,
     )
+    from workflows.options import (
+        ENVIRONMENT_RETRY,
+        HEARTBEAT,
+        QUICK,
+        REMOVAL,
+        STARTUP,
+        health_wait,
+    )
 
-RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
-HEARTBEAT = timedelta(seconds=10)
+
+def per_region(deployment: DeploymentInput | DeploymentPlan) -> list[StartInstancesInput]:
+    """What starting the deployment asks of each of its regions."""
+    return [
+        StartInstancesInput(
+            deployment_id=deployment.deployment_id,
+            environment_id=deployment.environment_id,
+            region=region.name,
+            replicas=region.replicas,
+            image=deployment.image or "",
+            runtime=deployment.runtime,
+        )
+        for region in deployment.regions
+    ]
+
+
+async def schedule(
+    start: StartInstancesInput, queues: TaskQueues, *, retry: RetryPolicy
+) -> list[InstanceRef]:
+    """One region's instances, started (not yet healthy)."""
+    return await workflow.execute_activity_method(
+        InstanceActivities.start_instances,
+        start,
+        task_queue=queues.region(start.region),
+        start_to_close_timeout=STARTUP,
+        heartbeat_timeout=HEARTBEAT,
+        retry_policy=retry,
+        summary=f"schedule in region {start.region}",
+    )
+
+
+async def wait_healthy(
+    start: StartInstancesInput,
+    instances: list[InstanceRef],
+    queues: TaskQueues,
+    *,
+    retry: RetryPolicy,
+) -> None:
+    """Until every one of a region's new instances answers its health check."""
+    check = start.runtime.healthcheck
+    await workflow.execute_activity_method(
+        InstanceActivities.wait_healthy,
+        WaitHealthyInput(
+            deployment_id=start.deployment_id,
+            region=start.region,
+            instances=instances,
+            healthcheck=check,
+            port=start.runtime.port,
+        ),
+        task_queue=queues.region(start.region),
+        start_to_close_timeout=health_wait(check),
+        heartbeat_timeout=HEARTBEAT,
+        retry_policy=retry,
+        summary=f"wait for health in region {start.region}",
+    )
+
+
+async def remove(
+    request: RemoveInstancesInput,
+    queues: TaskQueues,
+    *,
+    retry: RetryPolicy,
+    summary: str | None = None,
+) -> None:
+    """One region's instances: out of routing, drained, stopped."""
+    await workflow.execute_activity_method(
+        InstanceActivities.remove_instances,
+        request,
+        task_queue=queues.region(request.region),
+        start_to_close_timeout=REMOVAL,
+        heartbeat_timeout=HEARTBEAT,
+        retry_policy=retry,
+        summary=summary,
+    )
 
 
 async def start(plan: DeploymentPlan, queues: TaskQueues) -> None:
     """Bring a stopped deployment back: every region's instances, healthy, before traffic."""
 
-    async def region(name: str, replicas: int) -> None:
-        refs = await workflow.execute_activity_method(
-            InstanceActivities.start_instances,
-            StartInstancesInput(
-                deployment_id=plan.deployment_id,
-                environment_id=plan.environment_id,
-                region=name,
-                replicas=replicas,
-                image=plan.image,
-                runtime=plan.runtime,
-            ),
-            task_queue=queues.region(name),
-            start_to_close_timeout=timedelta(minutes=5),
-            heartbeat_timeout=HEARTBEAT,
-            retry_policy=RETRY,
-            summary=f"schedule in region {name}",
-        )
-        check = plan.runtime.healthcheck
-        budget = timedelta(seconds=check.startup_deadline_seconds if check else 30)
-        await workflow.execute_activity_method(
-            InstanceActivities.wait_healthy,
-            WaitHealthyInput(
-                deployment_id=plan.deployment_id,
-                region=name,
-                instances=refs,
-                healthcheck=check,
-                port=plan.runtime.port,
-            ),
-            task_queue=queues.region(name),
-            start_to_close_timeout=budget + timedelta(minutes=1),
-            heartbeat_timeout=HEARTBEAT,
-            retry_policy=RETRY,
-            summary=f"wait for health in region {name}",
-        )
+    async def region(request: StartInstancesInput) -> None:
+        refs = await schedule(request, queues, retry=ENVIRONMENT_RETRY)
+        await wait_healthy(request, refs, queues, retry=ENVIRONMENT_RETRY)
 
-    await asyncio.gather(*(region(r.name, r.replicas) for r in plan.regions))
+    await asyncio.gather(*(region(request) for request in per_region(plan)))
 
 
 async def stop(deployment_id: str, regions: list[str], queues: TaskQueues) -> None:
     """Out of routing first, then drained and stopped; the record says `stopped`."""
     await asyncio.gather(
         *(
-            workflow.execute_activity_method(
-                InstanceActivities.remove_instances,
+            remove(
                 RemoveInstancesInput(deployment_id=deployment_id, region=region),
-                task_queue=queues.region(region),
-                start_to_close_timeout=timedelta(minutes=2),
-                heartbeat_timeout=HEARTBEAT,
-                retry_policy=RETRY,
+                queues,
+                retry=ENVIRONMENT_RETRY,
                 summary=f"stop instances in region {region}",
             )
             for region in regions
@@ -88,6 +139,6 @@ async def set_status(deployment_id: str, status: str) -> None:
     await workflow.execute_activity_method(
         LifecycleActivities.set_status,
         SetStatusInput(deployment_id=deployment_id, status=status),
-        start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=RETRY,
+        start_to_close_timeout=QUICK,
+        retry_policy=ENVIRONMENT_RETRY,
     )

@@ -10,10 +10,8 @@ project (`delete-project-<project id>`): a second request while it runs joins it
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.teardown import ProjectTeardown
@@ -23,13 +21,7 @@ with workflow.unsafe.imports_passed_through():
         TerminateWorkflowsInput,
     )
     from workflows import instances
-
-# Unbounded attempts: a project half torn down is worse than a teardown that waits for the
-# database or a region's worker to come back.
-RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
-)
-QUICK = timedelta(seconds=30)
+    from workflows.options import QUICK, TEARDOWN_RETRY
 
 
 @workflow.defn(name=PROJECT_DELETION_WORKFLOW)
@@ -37,7 +29,7 @@ class ProjectDeletionWorkflow:
     @workflow.run
     async def run(self, request: DeleteProjectInput) -> None:
         plan = await workflow.execute_activity_method(
-            ProjectTeardown.plan, request, start_to_close_timeout=QUICK, retry_policy=RETRY
+            ProjectTeardown.plan, request, start_to_close_timeout=QUICK, retry_policy=TEARDOWN_RETRY
         )
         await workflow.execute_activity_method(
             ProjectTeardown.terminate,
@@ -45,7 +37,7 @@ class ProjectDeletionWorkflow:
                 workflow_ids=plan.workflow_ids, reason=f"project {request.project_id} deleted"
             ),
             start_to_close_timeout=QUICK,
-            retry_policy=RETRY,
+            retry_policy=TEARDOWN_RETRY,
         )
         await asyncio.gather(
             *(
@@ -54,5 +46,8 @@ class ProjectDeletionWorkflow:
             )
         )
         await workflow.execute_activity_method(
-            ProjectTeardown.delete_rows, request, start_to_close_timeout=QUICK, retry_policy=RETRY
+            ProjectTeardown.delete_rows,
+            request,
+            start_to_close_timeout=QUICK,
+            retry_policy=TEARDOWN_RETRY,
         )

@@ -10,6 +10,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.watch import RegionWatch
     from dockyard.payloads import REGION_WORKFLOW, WatchRegionInput
+    from workflows.options import HEARTBEAT
 
 
 @workflow.defn(name=REGION_WORKFLOW)
@@ -23,7 +24,7 @@ class RegionWorkflow:
             request,
             task_queue=request.queues.region(request.region),
             start_to_close_timeout=timedelta(days=3650),
-            heartbeat_timeout=timedelta(seconds=10),
+            heartbeat_timeout=HEARTBEAT,
             retry_policy=RetryPolicy(
                 initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)
             ),

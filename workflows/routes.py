@@ -23,13 +23,11 @@ with workflow.unsafe.imports_passed_through():
         TaskQueues,
         WaitForRoutesInput,
     )
+    from workflows.options import ENVIRONMENT_RETRY, HEARTBEAT, QUICK
 
-RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
-QUICK = timedelta(seconds=30)
 # An edge that is down holds `ready` until it is back: each attempt polls it this long,
 # attempts never run out, and heartbeats notice a lost worker within seconds.
 EDGE_WAIT = timedelta(hours=1)
-HEARTBEAT = timedelta(seconds=10)
 UNTIL_ROUTED = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5)
 )
@@ -56,7 +54,7 @@ async def flip(
             RouteActivities.mark_ready,
             MarkReadyInput(deployment_id=request.deployment_id),
             start_to_close_timeout=QUICK,
-            retry_policy=RETRY,
+            retry_policy=ENVIRONMENT_RETRY,
             summary="finalize: ready",
         )
     return change
@@ -67,7 +65,7 @@ async def _flip_routes(request: FlipRoutesInput) -> RouteChange:
         RouteActivities.flip_routes,
         request,
         start_to_close_timeout=QUICK,
-        retry_policy=RETRY,
+        retry_policy=ENVIRONMENT_RETRY,
         summary="finalize: flip routes",
     )
 
