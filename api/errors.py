@@ -44,9 +44,13 @@ BODY_TOO_LARGE = (
 LIMIT_SCOPE_KEY = "dockyard.max_body_bytes"
 
 
+# Titles are the status's reason phrase, but 413's as Unkey's error bodies spell it:
+# Python's phrase for it is the older "Request Entity Too Large".
+TITLES = {413: "Payload Too Large"}
+
+
 class ApiError(Exception):
     status = 500
-    title = "Internal Server Error"
     type = "internal-server-error"
 
     def __init__(
@@ -61,10 +65,13 @@ class ApiError(Exception):
         self.errors = list(errors)
         self.headers = headers
 
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.status) or HTTPStatus(self.status).phrase
+
 
 class BadRequest(ApiError):
     status = 400
-    title = "Bad Request"
     type = "validation-error"
 
     @classmethod
@@ -77,49 +84,41 @@ class BadRequest(ApiError):
 
 class Unauthorized(ApiError):
     status = 401
-    title = "Unauthorized"
     type = "unauthorized"
 
 
 class Forbidden(ApiError):
     status = 403
-    title = "Forbidden"
     type = "forbidden"
 
 
 class NotFound(ApiError):
     status = 404
-    title = "Not Found"
     type = "not-found"
 
 
 class Conflict(ApiError):
     status = 409
-    title = "Conflict"
     type = "conflict"
 
 
 class PreconditionFailed(ApiError):
     status = 412
-    title = "Precondition Failed"
     type = "precondition-failed"
 
 
 class MethodNotAllowed(ApiError):
     status = 405
-    title = "Method Not Allowed"
     type = "method-not-allowed"
 
 
 class PayloadTooLarge(ApiError):
     status = 413
-    title = "Payload Too Large"
     type = "payload-too-large"
 
 
 class ServiceUnavailable(ApiError):
     status = 503
-    title = "Service Unavailable"
     type = "service-unavailable"
 
 
@@ -232,7 +231,6 @@ async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
     else:
         mapped = ApiError(str(error.detail))
         mapped.status = error.status_code
-        mapped.title = HTTPStatus(error.status_code).phrase
         mapped.headers = dict(error.headers or {}) or None
     return error_response(request, mapped)
 

@@ -8,7 +8,19 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from unkey.py import Unkey, errors
 
-from api.errors import install_error_handlers
+from api.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    ServiceUnavailable,
+    Unauthorized,
+    install_error_handlers,
+)
 from dockyard.bootstrap import create_root_key
 from dockyard.models import Project, Workspace
 from tests.api.conftest import RunningApi, assert_error
@@ -105,3 +117,23 @@ async def test_a_bug_is_a_500_in_unkeys_shape_without_internals() -> None:
     error = assert_error(response, 500, detail_has="logged under this request id")
     assert "secret" not in response.text
     assert error["type"] == "internal-server-error"
+
+
+@pytest.mark.parametrize(
+    ("error", "title", "kind"),
+    [
+        (ApiError, "Internal Server Error", "internal-server-error"),
+        (BadRequest, "Bad Request", "validation-error"),
+        (Unauthorized, "Unauthorized", "unauthorized"),
+        (Forbidden, "Forbidden", "forbidden"),
+        (NotFound, "Not Found", "not-found"),
+        (MethodNotAllowed, "Method Not Allowed", "method-not-allowed"),
+        (Conflict, "Conflict", "conflict"),
+        (PreconditionFailed, "Precondition Failed", "precondition-failed"),
+        (PayloadTooLarge, "Payload Too Large", "payload-too-large"),
+        (ServiceUnavailable, "Service Unavailable", "service-unavailable"),
+    ],
+)
+def test_error_titles_are_unkeys(error: type[ApiError], title: str, kind: str) -> None:
+    raised = error("detail")
+    assert (raised.title, raised.type) == (title, kind)
