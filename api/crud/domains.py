@@ -179,3 +179,12 @@ def restart_verification(domain: Domain) -> None:
     domain.status = PENDING
     domain.verification_error = None
     domain.verification_started_at = now_ms()
+
+
+def domain_kind_and_status(session: Session, *, hostname: str) -> tuple[str, str] | None:
+    """Kind and status of any domain, generated or custom, named `hostname` (canonical),
+    by its unique index."""
+    row = session.execute(
+        select(Domain.kind, Domain.status).where(Domain.hostname == hostname)
+    ).one_or_none()
+    return None if row is None else (row.kind, row.status)

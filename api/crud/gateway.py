@@ -8,11 +8,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api.crud.keys import find_keyspace
+from api.crud.keyspaces import find_keyspace
 from api.errors import BadRequest, NotFound
 from api.schemas.gateway import RULES, PolicyIn, PolicyRule, StoredPolicy, UpdatePolicy
 from dockyard.ids import new_id
-from dockyard.keyspaces import EnvironmentGateway
+from dockyard.keyspaces import DeploymentPolicies, EnvironmentGateway
 from dockyard.models import Environment, now_ms
 
 NO_POLICY = "Policy '{policy_id}' does not exist in environment '{environment}'."
@@ -52,6 +52,12 @@ def set_policies(
 def list_policies(session: Session, environment: Environment) -> list[StoredPolicy]:
     gateway = session.get(EnvironmentGateway, environment.id)
     return [StoredPolicy.model_validate(policy) for policy in (gateway.policies if gateway else [])]
+
+
+def frozen_policies(session: Session, *, deployment_id: str) -> list[StoredPolicy]:
+    """The policies a deployment was created with, in order: what its replicas enforce."""
+    frozen = session.get(DeploymentPolicies, deployment_id)
+    return [StoredPolicy.model_validate(policy) for policy in (frozen.policies if frozen else [])]
 
 
 def update_policy(

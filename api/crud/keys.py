@@ -36,8 +36,8 @@ from dockyard.keys import generate_key, hash_key, visible_start
 from dockyard.keyspaces import Identity, Key, KeyPermission, KeyRole, Keyspace
 from dockyard.models import now_ms
 
-NO_KEYSPACE = "API '{api_id}' does not exist in this workspace."
 NO_KEY = "Key '{key_id}' does not exist in this workspace."
+NO_SUCH_KEY = "No key with this secret exists in this workspace."
 START_LENGTH = 4  # characters of the secret that getKey and listKeys show
 EXPIRES_IN_PAST = "must be a unix timestamp in milliseconds in the future"
 
@@ -51,13 +51,6 @@ def require(caller: Caller, action: str, keyspace_id: str, key_id: str = "*") ->
     )
 
 
-def find_keyspace(session: Session, *, workspace_id: str, api_id: str) -> Keyspace:
-    row = session.get(Keyspace, api_id)
-    if row is None or row.workspace_id != workspace_id:
-        raise NotFound(NO_KEYSPACE.format(api_id=api_id))
-    return row
-
-
 def find_key(session: Session, *, workspace_id: str, key_id: str) -> Key:
     row = session.get(Key, key_id)
     if row is None or row.workspace_id != workspace_id:
@@ -65,11 +58,12 @@ def find_key(session: Session, *, workspace_id: str, key_id: str) -> Key:
     return row
 
 
-def create_keyspace(session: Session, *, workspace_id: str, name: str) -> Keyspace:
-    keyspace = Keyspace(id=new_id("keyspace"), workspace_id=workspace_id, name=name)
-    session.add(keyspace)
-    session.flush()
-    return keyspace
+def find_key_by_secret(session: Session, *, workspace_id: str, secret: str) -> Key:
+    """The key a secret belongs to, found by the secret's hash."""
+    key = session.scalar(select(Key).where(Key.key_hash == hash_key(secret)))
+    if key is None or key.workspace_id != workspace_id:
+        raise NotFound(NO_SUCH_KEY)
+    return key
 
 
 def identity_for(session: Session, *, workspace_id: str, external_id: str) -> Identity:

@@ -8,12 +8,16 @@ key may create permissions, as Unkey does; a role must exist before a key gets i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, delete, or_, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from api.auth import Caller
 from api.errors import Conflict, Forbidden, NotFound
+from api.pagination import decode_cursor, encode_cursor, page
+from api.schemas.base import Pagination
+from api.schemas.rbac import ListRbac
 from dockyard.ids import new_id
 from dockyard.keyspaces import Key, KeyPermission, KeyRole, Permission, Role, RolePermission
 
@@ -23,6 +27,7 @@ CANNOT_CREATE = (
 )
 NO_ROLE = "Role '{role}' does not exist in this workspace; create it with permissions.createRole."
 NO_PERMISSION = "Permission '{permission}' does not exist in this workspace."
+RowT = TypeVar("RowT")
 
 
 def find_permission(session: Session, *, workspace_id: str, permission: str) -> Permission:
@@ -91,6 +96,55 @@ def create_role(
         session.add(RolePermission(role_id=role.id, permission_id=found.id))
     session.flush()
     return role
+
+
+def list_permissions(
+    session: Session, *, workspace_id: str, filters: ListRbac
+) -> tuple[list[Permission], Pagination]:
+    """By slug; `search` matches any part of the name or the slug."""
+    return _search(
+        session,
+        select(Permission).where(Permission.workspace_id == workspace_id),
+        filters,
+        order=(Permission.slug, Permission.id),
+        matching=(Permission.name, Permission.slug),
+    )
+
+
+def list_roles(
+    session: Session, *, workspace_id: str, filters: ListRbac
+) -> tuple[list[Role], Pagination]:
+    """By name; `search` matches any part of the name."""
+    return _search(
+        session,
+        select(Role).where(Role.workspace_id == workspace_id),
+        filters,
+        order=(Role.name, Role.id),
+        matching=(Role.name,),
+    )
+
+
+def _search(
+    session: Session,
+    query: Select[RowT],
+    filters: ListRbac,
+    *,
+    order: tuple[InstrumentedAttribute[str], InstrumentedAttribute[str]],
+    matching: Sequence[InstrumentedAttribute[str]],
+) -> tuple[list[RowT], Pagination]:
+    """One page of `query` in `order` (a name, then the id), the cursor being that pair."""
+    if filters.search:
+        pattern = f"%{filters.search}%"
+        query = query.where(or_(*(column.ilike(pattern) for column in matching)))
+    if filters.cursor:
+        after = decode_cursor(filters.cursor, kinds=(str, str))
+        query = query.where(tuple_(*order) > tuple_(*after))
+    rows = list(session.scalars(query.order_by(*order).limit(filters.limit + 1)))
+    return page(
+        rows,
+        limit=filters.limit,
+        cursor_of=lambda row: encode_cursor(*(getattr(row, column.key) for column in order)),
+    )
 
 
 def role_permissions(session: Session, role: Role) -> list[Permission]:

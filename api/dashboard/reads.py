@@ -9,14 +9,14 @@ same root key and permissions as /v2; every change the dashboard makes goes thro
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
 
 from api.crud import deployment_queries
+from api.crud.gateway import frozen_policies
+from api.crud.keyspaces import keyspaces_with_key_counts
 from api.deps import MetaDep, RootKeyDep, SessionDep
 from api.schemas.base import Envelope, Output
 from api.schemas.deployments import GetDeployment
 from api.schemas.gateway import StoredPolicy
-from dockyard.keyspaces import DeploymentPolicies, Key, Keyspace
 
 router = APIRouter()
 
@@ -38,17 +38,7 @@ def list_keyspaces(
     session: SessionDep, caller: RootKeyDep, meta: MetaDep
 ) -> Envelope[list[KeyspaceSummary]]:
     """The workspace's keyspaces the key may read (`api.<id or *>.read_api`), newest first."""
-    counts = (
-        select(Key.keyspace_id, func.count().label("key_count"))
-        .group_by(Key.keyspace_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Keyspace, func.coalesce(counts.c.key_count, 0))
-        .outerjoin(counts, counts.c.keyspace_id == Keyspace.id)
-        .where(Keyspace.workspace_id == caller.workspace_id)
-        .order_by(Keyspace.created_at.desc(), Keyspace.id)
-    )
+    rows = keyspaces_with_key_counts(session, workspace_id=caller.workspace_id)
     return Envelope(
         meta=meta,
         data=[
@@ -71,11 +61,5 @@ def deployment_policies(
         session, workspace_id=caller.workspace_id, deployment_id=body.deployment_id
     ).deployment
     caller.require("environment", "read_policies", deployment.environment_id)
-    frozen = session.get(DeploymentPolicies, deployment.id)
-    return Envelope(
-        meta=meta,
-        data=FrozenPolicies(
-            deployment_id=deployment.id,
-            policies=[StoredPolicy.model_validate(p) for p in (frozen.policies if frozen else [])],
-        ),
-    )
+    policies = frozen_policies(session, deployment_id=deployment.id)
+    return Envelope(meta=meta, data=FrozenPolicies(deployment_id=deployment.id, policies=policies))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from api.crud import keys as crud
+from api.crud.keyspaces import create_keyspace, delete_keyspace, find_keyspace
 from api.deps import MetaDep, RootKeyDep, SessionDep
 from api.redis_deps import RedisDep
 from api.routes import resource_router
 from api.schemas.base import Empty, Envelope, Page
 from api.schemas.keys import ApiCreated, ApiOut, ApiRef, CreateApi, KeyOut, ListKeys
 from dockyard import key_events
-from dockyard.keyspaces import Key
 
 router = resource_router("apis")
 
@@ -21,7 +19,7 @@ def create_api(
     body: CreateApi, session: SessionDep, caller: RootKeyDep, meta: MetaDep
 ) -> Envelope[ApiCreated]:
     caller.require("api", "create_api")
-    keyspace = crud.create_keyspace(session, workspace_id=caller.workspace_id, name=body.name)
+    keyspace = create_keyspace(session, workspace_id=caller.workspace_id, name=body.name)
     session.commit()
     return Envelope(meta=meta, data=ApiCreated(api_id=keyspace.id))
 
@@ -31,7 +29,7 @@ def get_api(
     body: ApiRef, session: SessionDep, caller: RootKeyDep, meta: MetaDep
 ) -> Envelope[ApiOut]:
     caller.require("api", "read_api", body.api_id)
-    keyspace = crud.find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
+    keyspace = find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
     return Envelope(meta=meta, data=ApiOut(id=keyspace.id, name=keyspace.name))
 
 
@@ -41,7 +39,7 @@ def list_keys(
 ) -> Page[KeyOut]:
     """The keyspace's keys, oldest first; their secrets are never part of the answer."""
     crud.require(caller, "read_key", body.api_id)
-    keyspace = crud.find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
+    keyspace = find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
     keys, pagination = crud.list_keys(
         session,
         keyspace=keyspace,
@@ -58,9 +56,8 @@ def delete_api(
 ) -> Envelope[Empty]:
     """The keyspace and every key in it; gateways reject those keys within a second."""
     caller.require("api", "delete_api", body.api_id)
-    keyspace = crud.find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
-    hashes = list(session.scalars(select(Key.key_hash).where(Key.keyspace_id == keyspace.id)))
-    session.delete(keyspace)
+    keyspace = find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
+    hashes = delete_keyspace(session, keyspace)
     session.commit()
     key_events.publish(
         redis,

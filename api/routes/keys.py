@@ -7,10 +7,9 @@ after it is committed (dockyard.key_events), so they stop accepting the old stat
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from api.crud import keys as crud
 from api.crud import rbac
+from api.crud.keyspaces import find_keyspace
 from api.deps import MetaDep, RootKeyDep, SessionDep
 from api.errors import BadRequest, NotFound
 from api.redis_deps import RedisDep
@@ -32,13 +31,12 @@ from api.schemas.keys import (
     WhoAmI,
 )
 from dockyard import key_events
-from dockyard.keys import hash_key, sha256_hex
+from dockyard.keys import sha256_hex
 from dockyard.keyspaces import Key
 from dockyard.models import now_ms
 
 router = resource_router("keys")
 
-NO_SUCH_KEY = "No key with this secret exists in this workspace."
 NO_DECRYPT = (
     "Keys are stored only as SHA-256 hashes in dockyard, so no key can be decrypted; "
     "omit `decrypt`."
@@ -62,7 +60,7 @@ def create_key(
     crud.require(caller, "create_key", body.api_id)
     if body.recoverable:
         raise BadRequest.at("body.recoverable", NO_DECRYPT)
-    keyspace = crud.find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
+    keyspace = find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
     key, plaintext = crud.create_key(session, caller=caller, keyspace=keyspace, body=body)
     session.commit()
     # A replica may have remembered this secret as unknown; make it look again.
@@ -79,7 +77,7 @@ def migrate_keys(
     crud.require(caller, "create_key", body.api_id)
     if body.migration_id != SHA256_MIGRATION:
         raise NotFound(NO_MIGRATION.format(migration_id=body.migration_id))
-    keyspace = crud.find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
+    keyspace = find_keyspace(session, workspace_id=caller.workspace_id, api_id=body.api_id)
     digests = []
     sent: dict[str, str] = {}  # digest -> the hash as the caller wrote it
     for index, key in enumerate(body.keys):
@@ -119,9 +117,7 @@ def whoami(
     body: WhoAmI, session: SessionDep, caller: RootKeyDep, meta: MetaDep
 ) -> Envelope[KeyOut]:
     """The key a secret belongs to, found by the secret's hash."""
-    key = session.scalar(select(Key).where(Key.key_hash == hash_key(body.key)))
-    if key is None or key.workspace_id != caller.workspace_id:
-        raise NotFound(NO_SUCH_KEY)
+    key = crud.find_key_by_secret(session, workspace_id=caller.workspace_id, secret=body.key)
     crud.require(caller, "read_key", key.keyspace_id, key.id)
     return Envelope(meta=meta, data=crud.key_out(session, key))
 

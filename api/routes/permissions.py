@@ -4,11 +4,8 @@ changes what many keys hold, so every replica drops every cached key (`all`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, tuple_
-
 from api.crud import rbac
 from api.deps import MetaDep, RootKeyDep, SessionDep
-from api.pagination import decode_cursor, encode_cursor, page
 from api.redis_deps import RedisDep
 from api.routes import resource_router
 from api.routes.key_permissions import permission_out, role_out
@@ -26,7 +23,6 @@ from api.schemas.rbac import (
     SetRolePermissions,
 )
 from dockyard import key_events
-from dockyard.keyspaces import Permission, Role
 
 router = resource_router("permissions")
 
@@ -63,17 +59,9 @@ def list_permissions(
     body: ListRbac, session: SessionDep, caller: RootKeyDep, meta: MetaDep
 ) -> Page[PermissionOut]:
     caller.require("rbac", "read_permission")
-    query = select(Permission).where(Permission.workspace_id == caller.workspace_id)
-    if body.search:
-        pattern = f"%{body.search}%"
-        query = query.where(or_(Permission.name.ilike(pattern), Permission.slug.ilike(pattern)))
-    if body.cursor:
-        slug, permission_id = decode_cursor(body.cursor, kinds=(str, str))
-        query = query.where(tuple_(Permission.slug, Permission.id) > tuple_(slug, permission_id))
-    rows = list(
-        session.scalars(query.order_by(Permission.slug, Permission.id).limit(body.limit + 1))
+    kept, pagination = rbac.list_permissions(
+        session, workspace_id=caller.workspace_id, filters=body
     )
-    kept, pagination = page(rows, limit=body.limit, cursor_of=lambda p: encode_cursor(p.slug, p.id))
     return Page(meta=meta, data=[permission_out(p) for p in kept], pagination=pagination)
 
 
@@ -121,14 +109,7 @@ def list_roles(
     body: ListRbac, session: SessionDep, caller: RootKeyDep, meta: MetaDep
 ) -> Page[RoleOut]:
     caller.require("rbac", "read_role")
-    query = select(Role).where(Role.workspace_id == caller.workspace_id)
-    if body.search:
-        query = query.where(Role.name.ilike(f"%{body.search}%"))
-    if body.cursor:
-        name, role_id = decode_cursor(body.cursor, kinds=(str, str))
-        query = query.where(tuple_(Role.name, Role.id) > tuple_(name, role_id))
-    rows = list(session.scalars(query.order_by(Role.name, Role.id).limit(body.limit + 1)))
-    kept, pagination = page(rows, limit=body.limit, cursor_of=lambda r: encode_cursor(r.name, r.id))
+    kept, pagination = rbac.list_roles(session, workspace_id=caller.workspace_id, filters=body)
     return Page(meta=meta, data=[role_out(session, r) for r in kept], pagination=pagination)
 
 

@@ -16,16 +16,14 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from api.crud.domains import domain_kind_and_status
 from api.deps import MetaDep, SessionDep, SettingsDep
 from api.domain_names import canonical
 from api.errors import ERROR_RESPONSES, BadRequest, NotFound
 from api.schemas.base import Envelope, Output
 from dockyard.custom_domains import VERIFIED
 from dockyard.domains import DomainKind
-from dockyard.models import Domain
 
 router = APIRouter(tags=["tls"], responses=ERROR_RESPONSES)
 
@@ -76,14 +74,6 @@ def ask(
     if kind == DomainKind.CUSTOM.value and status != VERIFIED:
         raise NotFound(UNVERIFIED.format(domain=hostname))
     return Envelope(meta=meta, data=CertificateAllowed(domain=hostname, reason=kind))
-
-
-def domain_kind_and_status(session: Session, *, hostname: str) -> tuple[str, str] | None:
-    """Kind and status of the domain named `hostname` (canonical), by its unique index."""
-    row = session.execute(
-        select(Domain.kind, Domain.status).where(Domain.hostname == hostname)
-    ).one_or_none()
-    return None if row is None else (row.kind, row.status)
 
 
 def _is_ip_address(name: str) -> bool:
