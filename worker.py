@@ -30,6 +30,7 @@ from activities.watch import RegionWatch
 from dockyard.crypto import SecretBox
 from dockyard.db import make_engine, make_sessionmaker, migrate
 from dockyard.events import Events
+from dockyard.log_capture import RuntimeLogCollector
 from dockyard.payloads import (
     REGION_WORKFLOW,
     TaskQueues,
@@ -55,6 +56,7 @@ def build_workers(
     *,
     control: bool = True,
     regions: list[str] | None = None,
+    log_collector: RuntimeLogCollector | None = None,
 ) -> list[Worker]:
     sessions = make_sessionmaker(make_engine(settings.database_url))
     events = Events(settings.redis_url)
@@ -106,7 +108,10 @@ def build_workers(
                 max_concurrent_activities=settings.build_concurrency,
             )
         )
-    runtime = DockerRuntime(owner=settings.task_queue_prefix)
+    runtime = DockerRuntime(
+        owner=settings.task_queue_prefix,
+        before_remove=log_collector.drain if log_collector is not None else None,
+    )
     box = SecretBox(settings.secret_key)
     instances = InstanceActivities(sessions, runtime, box, events, settings.instance_host)
     watch = RegionWatch(sessions, runtime, box, events, settings.instance_host)
@@ -142,6 +147,17 @@ async def start_region_watches(client: Client, settings: Settings, regions: list
         )
 
 
+def runtime_log_collector(settings: Settings, regions: list[str]) -> RuntimeLogCollector:
+    """What the apps of these regions print, captured into the database."""
+    return RuntimeLogCollector(
+        make_sessionmaker(make_engine(settings.database_url)),
+        owner=settings.task_queue_prefix,
+        regions=regions,
+        retention=settings.runtime_log_retention,
+        max_lines=settings.runtime_log_max_lines,
+    )
+
+
 async def connect_with_retry(settings: Settings) -> Client:
     for attempt in range(1, CONNECT_ATTEMPTS + 1):
         try:
@@ -158,13 +174,16 @@ async def serve(settings: Settings, *, region: str | None) -> None:
     migrate(make_engine(settings.database_url))
     client = await connect_with_retry(settings)
     await register_search_attributes(client, settings.temporal_namespace)
-    with ThreadPoolExecutor(max_workers=32) as executor:
+    served = [region] if region else settings.regions
+    collector = runtime_log_collector(settings, served)
+    with ThreadPoolExecutor(max_workers=32) as executor, collector.running():
         workers = build_workers(
             client,
             settings,
             executor,
             control=region is None,
             regions=[region] if region else None,
+            log_collector=collector,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

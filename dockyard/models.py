@@ -242,3 +242,34 @@ class BuildQueueEntry(Base):
     enqueued_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     slot: Mapped[int | None] = mapped_column(unique=True)
+
+
+class RuntimeLogLine(Base):
+    """One line an app instance printed, stamped by Docker; or the instance's exit.
+
+    A line is known by its container, stream, Docker timestamp and its rank among the
+    stream's lines of the same timestamp (`seq`): reading a stream again from any earlier
+    point yields the same keys, so a resumed capture stores each line once.
+    """
+
+    __tablename__ = "runtime_log_lines"
+    __table_args__ = (
+        Index("ix_runtime_log_lines_deployment_time", "deployment_id", "time_ns"),
+        Index("ix_runtime_log_lines_time", "time_ns"),
+        UniqueConstraint(
+            "container_id", "stream", "time_ns", "seq", name="uq_runtime_log_lines_line"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    environment_id: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(64))
+    container_id: Mapped[str] = mapped_column(String(128))
+    stream: Mapped[str] = mapped_column(String(8))  # stdout | stderr | event
+    time_ns: Mapped[int] = mapped_column(BigInteger)  # Docker's timestamp of the line
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text)
+    exit_code: Mapped[int | None] = mapped_column(Integer)  # set on an `event` line of exit

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -87,10 +88,17 @@ def network_name(environment_id: str) -> str:
 
 class DockerRuntime:
     def __init__(
-        self, client: docker.DockerClient | None = None, *, owner: str = "dockyard"
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        owner: str = "dockyard",
+        before_remove: Callable[[Container], None] | None = None,
     ) -> None:
         self._docker = client or docker.from_env()
         self._owner = owner
+        # Told of each app container about to be removed (the runtime log capture keeps
+        # its last lines and exit code, which Docker forgets with the container).
+        self._before_remove = before_remove
         # Docker lets two networks share a name when created at once: concurrent activities
         # of this worker take turns; other workers converge on the oldest (ensure_network).
         self._network_lock = threading.Lock()
@@ -119,6 +127,7 @@ class DockerRuntime:
         if existing is not None and existing.status == "running":
             return RunningContainer(existing.id or "", _host_port(existing, spec.port))
         if existing is not None:
+            self._forget(existing)
             existing.remove(force=True)
         container = self._run(spec)
         container.reload()
@@ -147,6 +156,7 @@ class DockerRuntime:
         try:
             if container.status == "running":
                 container.stop(timeout=grace_seconds)
+            self._forget(container)
             container.remove(force=True)
         except NotFound:
             pass
@@ -282,6 +292,10 @@ class DockerRuntime:
                 if leftover is not None:
                     leftover.remove(force=True)
         raise AssertionError("unreachable")
+
+    def _forget(self, container: Container) -> None:
+        if self._before_remove is not None:
+            self._before_remove(container)
 
     def _networks(self, name: str) -> list[Network]:
         # Docker matches names by substring; only the exact name is the environment's.

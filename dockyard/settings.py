@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     preview_idle_time: timedelta = timedelta(hours=6)
     build_concurrency: int = Field(default=2, ge=1)
     build_timeout: timedelta = timedelta(minutes=30)
+    # What apps print is kept this long, and at most this many lines per deployment.
+    runtime_log_retention: timedelta = timedelta(days=7)
+    runtime_log_max_lines: int = Field(default=100_000, ge=1)
     # Where an app connected as `owner/name` is fetched from when no webhook says otherwise.
     git_clone_url: str = "https://github.com/{repository}.git"
     # The secret of the GitHub App (or repository webhook) that signs deliveries; without

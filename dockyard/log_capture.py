@@ -1,0 +1,307 @@
+"""Capturing what app instances print, on the worker that owns a region's Docker host.
+
+Each second the collector looks at the region's containers. A running one gets a reader
+per stream (stdout, stderr) that follows Docker's log from the last line already stored;
+an exited one is read to its end once. Lines go to the database in batches. When a
+container ends, an `event` line says how it exited. DockerRuntime calls `drain` before it
+removes a container, so the last lines of an instance that crashed are stored before
+Docker forgets them.
+
+A line's key (container, stream, Docker timestamp, rank among equal timestamps) is the
+same however often it is read, so a worker killed at any point resumes without losing or
+repeating a line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import docker
+from docker.errors import APIError, NotFound
+from docker.models.containers import Container
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dockyard import runtime_logs
+from dockyard.models import Deployment
+from dockyard.runtime import LABEL_DEPLOYMENT, LABEL_ENVIRONMENT, LABEL_OWNER, LABEL_REGION
+from dockyard.runtime_logs import EXIT_STREAM, LogLine, Ranks
+
+log = logging.getLogger(__name__)
+
+STREAMS = ("stdout", "stderr")
+SCAN_SECONDS = 1.0
+FLUSH_SECONDS = 0.25
+BATCH_LINES = 1000
+PRUNE_SECONDS = 60.0
+RETRY_SECONDS = 1.0
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+class RuntimeLogCollector:
+    """Follows the app containers of some regions and stores what they print."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        owner: str,
+        regions: list[str],
+        retention: timedelta,
+        max_lines: int,
+        client: docker.DockerClient | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._owner = owner
+        self._regions = regions
+        self._retention = retention
+        self._max_lines = max_lines
+        # Every followed stream holds a connection: more than docker-py's default pool.
+        self._docker = client or docker.from_env(max_pool_size=128)
+        self._pending: queue.Queue[LogLine] = queue.Queue()
+        self._lock = threading.Lock()
+        self._following: set[str] = set()  # container ids with readers
+        self._done: set[str] = set()  # container ids read to their end
+        self._open: dict[tuple[str, str], Any] = {}  # (container id, stream) -> stream
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[RuntimeLogCollector]:
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    def start(self) -> None:
+        for target, name in ((self._scan_loop, "scan"), (self._flush_loop, "flush")):
+            thread = threading.Thread(target=target, name=f"runtime-logs-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            streams = list(self._open.values())
+        for stream in streams:
+            with contextlib.suppress(Exception):
+                stream.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        while not self._pending.empty() and self._flush():
+            pass
+
+    def drain(self, container: Container) -> None:
+        """Store the rest of a container's log and how it exited; before it is removed."""
+        labels = container.labels or {}
+        if LABEL_DEPLOYMENT not in labels:
+            return
+        try:
+            lines = [*self._read_to_end(container), *self._exit_line(container)]
+            self._store(lines)
+        except (APIError, SQLAlchemyError) as error:
+            log.warning("could not keep the last lines of %s: %s", container.name, error)
+
+    def scan(self) -> None:
+        """Start reading every container of the regions that is not read yet."""
+        for region in self._regions:
+            labels = [f"{LABEL_OWNER}={self._owner}", f"{LABEL_REGION}={region}"]
+            for container in self._docker.containers.list(
+                all=True, filters={"label": labels}, ignore_removed=True
+            ):
+                self._take(container)
+
+    def prune(self) -> int:
+        cutoff = runtime_logs.retention_cutoff_ns(datetime.now(UTC), self._retention)
+        with self._sessions.begin() as session:
+            return runtime_logs.prune(session, cutoff_ns=cutoff, max_lines=self._max_lines)
+
+    def _take(self, container: Container) -> None:
+        container_id = container.id or ""
+        if LABEL_DEPLOYMENT not in (container.labels or {}):
+            return
+        with self._lock:
+            if container_id in self._following or container_id in self._done:
+                return
+            if container.status != "running":
+                self._done.add(container_id)
+            else:
+                self._following.add(container_id)
+        if container.status != "running":
+            self.drain(container)
+            return
+        for stream in STREAMS:
+            threading.Thread(
+                target=self._follow,
+                args=(container, stream),
+                name=f"runtime-logs-{container.name}-{stream}",
+                daemon=True,
+            ).start()
+
+    def _follow(self, container: Container, stream: str) -> None:
+        key = (container.id or "", stream)
+        try:
+            reader = self._docker.api.logs(
+                container.id,
+                stdout=stream == "stdout",
+                stderr=stream == "stderr",
+                stream=True,
+                follow=True,
+                timestamps=True,
+                since=self._since(container.id or "", stream),
+            )
+            with self._lock:
+                self._open[key] = reader
+            for line in self._lines(container, stream, reader):
+                self._pending.put(line)
+        except (APIError, SQLAlchemyError, OSError) as error:
+            if not self._stopping.is_set():
+                log.info("reading %s's %s ended: %s", container.name, stream, error)
+        finally:
+            with self._lock:
+                self._open.pop(key, None)
+                ended = not any(open_key[0] == key[0] for open_key in self._open)
+        if ended and not self._stopping.is_set():
+            self._ended(container)
+
+    def _ended(self, container: Container) -> None:
+        """Both streams ended: the container stopped (or is gone). Record how it exited."""
+        try:
+            container.reload()
+        except NotFound:
+            with self._lock:
+                self._following.discard(container.id or "")
+            return
+        if container.status == "running":  # the reads broke off; the next scan resumes
+            with self._lock:
+                self._following.discard(container.id or "")
+            return
+        for line in self._exit_line(container):
+            self._pending.put(line)
+        with self._lock:
+            self._following.discard(container.id or "")
+            self._done.add(container.id or "")
+
+    def _read_to_end(self, container: Container) -> list[LogLine]:
+        lines: list[LogLine] = []
+        for stream in STREAMS:
+            raw = self._docker.api.logs(
+                container.id,
+                stdout=stream == "stdout",
+                stderr=stream == "stderr",
+                timestamps=True,
+                since=self._since(container.id or "", stream),
+            )
+            lines.extend(self._lines(container, stream, raw.splitlines(keepends=True)))
+        return lines
+
+    def _lines(
+        self, container: Container, stream: str, chunks: Iterable[bytes]
+    ) -> Iterator[LogLine]:
+        labels = container.labels or {}
+        ranks = Ranks()
+        for chunk in chunks:
+            parsed = runtime_logs.split_docker_line(chunk)
+            if parsed is None:
+                continue
+            time_ns, message = parsed
+            yield LogLine(
+                deployment_id=labels[LABEL_DEPLOYMENT],
+                environment_id=labels.get(LABEL_ENVIRONMENT, ""),
+                region=labels.get(LABEL_REGION, ""),
+                container_id=container.id or "",
+                stream=stream,
+                time_ns=time_ns,
+                seq=ranks.next(time_ns),
+                message=message,
+            )
+
+    def _exit_line(self, container: Container) -> list[LogLine]:
+        container.reload()
+        state = container.attrs.get("State") or {}
+        finished = state.get("FinishedAt") or ZERO_TIME
+        if state.get("Running") or finished.startswith("0001-"):
+            return []
+        labels = container.labels or {}
+        code = int(state.get("ExitCode", 0))
+        return [
+            LogLine(
+                deployment_id=labels[LABEL_DEPLOYMENT],
+                environment_id=labels.get(LABEL_ENVIRONMENT, ""),
+                region=labels.get(LABEL_REGION, ""),
+                container_id=container.id or "",
+                stream=EXIT_STREAM,
+                time_ns=runtime_logs.docker_time_ns(finished),
+                seq=0,
+                message=runtime_logs.exit_message(code),
+                exit_code=code,
+            )
+        ]
+
+    def _since(self, container_id: str, stream: str) -> float | None:
+        with self._sessions() as session:
+            last = runtime_logs.last_time_ns(session, container_id=container_id, stream=stream)
+        return runtime_logs.resume_since(last)
+
+    def _scan_loop(self) -> None:
+        pruned_at = 0.0
+        while not self._stopping.is_set():
+            try:
+                self.scan()
+                if time.monotonic() - pruned_at > PRUNE_SECONDS:
+                    pruned_at = time.monotonic()
+                    self.prune()
+            except (APIError, SQLAlchemyError, OSError) as error:
+                log.warning("runtime log scan: %s", error)
+            self._stopping.wait(SCAN_SECONDS)
+
+    def _flush_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._flush(wait=FLUSH_SECONDS)
+
+    def _flush(self, *, wait: float = 0.0) -> bool:
+        """Store the next batch of lines; False when none came or storing gave up."""
+        batch: list[LogLine] = []
+        try:
+            batch.append(self._pending.get(timeout=wait) if wait else self._pending.get_nowait())
+        except queue.Empty:
+            return False
+        while len(batch) < BATCH_LINES:
+            try:
+                batch.append(self._pending.get_nowait())
+            except queue.Empty:
+                break
+        # Until it is stored: a later batch stored first would move a stream's resume
+        # point past these lines, and a restart would then skip them.
+        while True:
+            try:
+                self._store(batch)
+                return True
+            except SQLAlchemyError as error:
+                log.warning("could not store %d runtime log lines: %s", len(batch), error)
+            if self._stopping.wait(RETRY_SECONDS):
+                return False
+
+    def _store(self, lines: list[LogLine]) -> None:
+        if not lines:
+            return
+        try:
+            with self._sessions.begin() as session:
+                runtime_logs.append(session, lines)
+        except IntegrityError:
+            # A deployment deleted meanwhile takes its lines with it: keep only the others.
+            with self._sessions.begin() as session:
+                wanted = {line.deployment_id for line in lines}
+                alive = set(session.scalars(select(Deployment.id).where(Deployment.id.in_(wanted))))
+                runtime_logs.append(
+                    session, [line for line in lines if line.deployment_id in alive]
+                )
