@@ -10,6 +10,8 @@ reveal which deployments exist.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -21,9 +23,9 @@ from api.deps import MetaDep, RootKeyDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import UNAVAILABLE_RESPONSE, Forbidden, NotFound, PreconditionFailed
 from api.pagination import decode_cursor, encode_cursor, page
 from api.routes import resource_router
-from api.schemas.base import Empty, Envelope, Meta, Page
+from api.schemas.base import Empty, Envelope, Page
 from api.schemas.deployment_actions import BuildLogEntryOut, DeploymentRef, ListBuildLogs
-from api.temporal import TEMPORAL_ERRORS, TemporalConnection, request_action
+from api.temporal import TEMPORAL_ERRORS, request_action
 from dockyard import build_logs
 from dockyard import deployments as core
 from dockyard.models import Environment
@@ -36,77 +38,52 @@ NOT_FOUND = "Deployment '{id}' does not exist in this workspace."
 NOT_ACCEPTED = "The {action} of deployment {id} was not sent; nothing changed."
 
 
-@router.post("/v2/deployments.promoteDeployment", status_code=202, responses=UNAVAILABLE_RESPONSE)
-async def promote_deployment(
-    body: DeploymentRef,
-    session: SessionDep,
-    caller: RootKeyDep,
-    settings: SettingsDep,
-    temporal: TemporalDep,
-    meta: MetaDep,
-) -> Envelope[Empty]:
-    """Make a ready (or standby, or stopped) production deployment the live one."""
-    return await _act("promote", body, session, caller, settings, temporal, meta)
+# Each action's operation, and what it does (the operation's description).
+ACTIONS: tuple[tuple[DeploymentAction, str, str], ...] = (
+    (
+        "promote",
+        "/v2/deployments.promoteDeployment",
+        "Make a ready (or standby, or stopped) production deployment the live one.",
+    ),
+    (
+        "rollback",
+        "/v2/deployments.rollbackDeployment",
+        "Roll live traffic back TO this earlier production deployment.",
+    ),
+    (
+        "start",
+        "/v2/deployments.startDeployment",
+        "Run a stopped preview deployment again, with the configuration it was created with.",
+    ),
+    (
+        "stop",
+        "/v2/deployments.stopDeployment",
+        "Stop a running preview deployment; startDeployment resumes it.",
+    ),
+)
 
 
-@router.post("/v2/deployments.rollbackDeployment", status_code=202, responses=UNAVAILABLE_RESPONSE)
-async def rollback_deployment(
-    body: DeploymentRef,
-    session: SessionDep,
-    caller: RootKeyDep,
-    settings: SettingsDep,
-    temporal: TemporalDep,
-    meta: MetaDep,
-) -> Envelope[Empty]:
-    """Roll live traffic back TO this earlier production deployment."""
-    return await _act("rollback", body, session, caller, settings, temporal, meta)
+def _operation(action: DeploymentAction) -> Callable[..., Awaitable[Envelope[Empty]]]:
+    async def operation(
+        body: DeploymentRef,
+        session: SessionDep,
+        caller: RootKeyDep,
+        settings: SettingsDep,
+        temporal: TemporalDep,
+        meta: MetaDep,
+    ) -> Envelope[Empty]:
+        environment = await run_in_threadpool(_validate, action, body, session, caller, settings)
+        client = await temporal.client()
+        try:
+            await request_action(client, environment, action, deployment_id=body.deployment_id)
+        except TEMPORAL_ERRORS as error:
+            reason = temporal.failed(error)
+            raise temporal.unavailable(
+                reason, NOT_ACCEPTED.format(action=action, id=body.deployment_id)
+            ) from error
+        return Envelope(meta=meta, data=Empty())
 
-
-@router.post("/v2/deployments.startDeployment", status_code=202, responses=UNAVAILABLE_RESPONSE)
-async def start_deployment(
-    body: DeploymentRef,
-    session: SessionDep,
-    caller: RootKeyDep,
-    settings: SettingsDep,
-    temporal: TemporalDep,
-    meta: MetaDep,
-) -> Envelope[Empty]:
-    """Run a stopped preview deployment again, with the configuration it was created with."""
-    return await _act("start", body, session, caller, settings, temporal, meta)
-
-
-@router.post("/v2/deployments.stopDeployment", status_code=202, responses=UNAVAILABLE_RESPONSE)
-async def stop_deployment(
-    body: DeploymentRef,
-    session: SessionDep,
-    caller: RootKeyDep,
-    settings: SettingsDep,
-    temporal: TemporalDep,
-    meta: MetaDep,
-) -> Envelope[Empty]:
-    """Stop a running preview deployment; startDeployment resumes it."""
-    return await _act("stop", body, session, caller, settings, temporal, meta)
-
-
-async def _act(
-    action: DeploymentAction,
-    body: DeploymentRef,
-    session: Session,
-    caller: Caller,
-    settings: Settings,
-    temporal: TemporalConnection,
-    meta: Meta,
-) -> Envelope[Empty]:
-    environment = await run_in_threadpool(_validate, action, body, session, caller, settings)
-    client = await temporal.client()
-    try:
-        await request_action(client, environment, action, deployment_id=body.deployment_id)
-    except TEMPORAL_ERRORS as error:
-        reason = temporal.failed(error)
-        raise temporal.unavailable(
-            reason, NOT_ACCEPTED.format(action=action, id=body.deployment_id)
-        ) from error
-    return Envelope(meta=meta, data=Empty())
+    return operation
 
 
 def _validate(
@@ -141,6 +118,16 @@ def _validate(
         raise PreconditionFailed(reason)
     environment = session.get_one(Environment, deployment.environment_id)
     return core.environment_input(environment, settings)
+
+
+for action, path, description in ACTIONS:
+    router.post(
+        path,
+        status_code=202,
+        responses=UNAVAILABLE_RESPONSE,
+        name=f"{action}_deployment",
+        description=description,
+    )(_operation(action))
 
 
 @router.post("/v2/deployments.listBuildLogs")

@@ -111,6 +111,25 @@ def test_roles_grant_permissions_and_identities_come_back(unkey: Unkey) -> None:
     assert [k.key_id for k in by_owner] == [key.key_id]
 
 
+def test_permissions_and_roles_are_added_removed_and_set(unkey: Unkey) -> None:
+    api_id = unkey.apis.create_api(name="grants").data.api_id
+    unkey.permissions.create_permission(name="read", slug="files.read")
+    unkey.permissions.create_role(name="viewer", permissions=["files.read"])
+    unkey.permissions.create_role(name="auditor")
+    key_id = unkey.keys.create_key(api_id=api_id).data.key_id
+    # Adding creates a permission the workspace lacks; removing only takes existing ones.
+    added = unkey.keys.add_permissions(key_id=key_id, permissions=["files.read", "files.write"])
+    assert sorted(p.slug for p in added.data) == ["files.read", "files.write"]
+    left = unkey.keys.remove_permissions(key_id=key_id, permissions=["files.write"]).data
+    assert [p.slug for p in left] == ["files.read"]
+    with pytest.raises(errors.NotFoundErrorResponse):
+        unkey.keys.remove_permissions(key_id=key_id, permissions=["files.delete"])
+    unkey.keys.add_roles(key_id=key_id, roles=["viewer"])
+    roles = unkey.keys.set_roles(key_id=key_id, roles=["auditor"]).data
+    assert [r.name for r in roles] == ["auditor"]
+    assert [p.slug for p in unkey.keys.set_permissions(key_id=key_id, permissions=[]).data] == []
+
+
 def test_unknown_keyspace_and_key_are_404(unkey: Unkey) -> None:
     with pytest.raises(errors.NotFoundErrorResponse):
         unkey.keys.create_key(api_id="api_doesnotexist")
