@@ -35,6 +35,7 @@ from api.routes import (
     ratelimit,
     ratelimit_overrides,
     root_keys,
+    runtime_logs,
     tls_ask,
     webhooks,
 )
@@ -65,6 +66,7 @@ ROUTERS = (
     ratelimit_overrides.router,
     gateway.router,
     build_logs.router,
+    runtime_logs.router,
     webhooks.router,
     tls_ask.router,
     dashboard.router,
