@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api import dashboard
+import dashboard
 from api.body_limit import BodyLimit
 from api.deps import Services
 from api.dns import Resolver, SystemResolver

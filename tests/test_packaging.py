@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+from setuptools import find_namespace_packages
 
 from dockyard.settings import Settings
 
@@ -109,8 +111,24 @@ def test_dockerignore_keeps_what_the_image_installs() -> None:
         if line.strip() and not line.startswith("#")
     }
     needed = {"pyproject.toml", "README.md", "deploy", "wheels", "worker.py"}
-    needed |= {"dockyard", "api", "workflows", "activities", "sentinel"}
+    needed |= {"dockyard", "api", "dashboard", "workflows", "activities", "sentinel"}
     assert not ignored & needed
+
+
+def test_the_package_ships_every_layer_and_the_dashboards_files() -> None:
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    # As pyproject's packages.find finds them (namespace packages included).
+    found = set(
+        find_namespace_packages(str(ROOT), include=setuptools["packages"]["find"]["include"])
+    )
+    assert {"dockyard", "api", "dashboard", "workflows", "activities", "sentinel"} <= found
+    shipped: set[Path] = set()
+    for package, patterns in setuptools["package-data"].items():
+        for pattern in patterns:
+            matched = set((ROOT / package.replace(".", "/")).glob(pattern))
+            assert matched, f"package-data {package}: {pattern!r} matches no file"
+            shipped |= matched
+    assert set((ROOT / "dashboard" / "static").iterdir()) <= shipped
 
 
 def test_compose_publishes_only_the_edge_and_serves_the_api_through_it(compose: dict) -> None:

@@ -1,4 +1,4 @@
-"""api.dashboard.pages and api.dashboard.assets without a browser: what is served, under
+"""dashboard.pages and dashboard.assets without a browser: what is served, under
 which cache rules, and what the shell tells the page."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api import dashboard
-from api.dashboard.assets import Assets
-from api.dashboard.pages import ASSETS
+import dashboard
 from api.deps import get_settings
+from dashboard.assets import Assets
+from dashboard.pages import ASSETS
 from dockyard.settings import Settings
 
 

@@ -1,5 +1,5 @@
 """The Sentinel policies frozen into a deployment, read through the dashboard's own read
-(api.dashboard.reads) and shown on the deployment's page: they stay what they were when
+(dashboard.reads) and shown on the deployment's page: they stay what they were when
 the deployment was created, whatever the environment's list says later."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ its data was drawn: the shell, its assets and each /v2 call, each measured in th
 from the request leaving to the first byte coming back (Resource Timing). Requests that
 overlap count once (`server_ms`, the union of their intervals); `sum_ms` adds them all up
 as if none ran in parallel. Assets come from the browser's cache after the first visit
-(their URLs carry a version, api.dashboard.assets). The median of a few warm loads
+(their URLs carry a version, dashboard.assets). The median of a few warm loads
 counts; the numbers land in test-artifacts/dashboard/page-times.json, which
 `python -m bench.dashboard` judges against its bar (200 ms). The suite checks only that
 every page was measured: a time bar here would fail whenever the machine is busy.

@@ -1,4 +1,4 @@
-"""api.dashboard.reads: the keyspace list Unkey's v2 API lacks, under the caller's rights."""
+"""dashboard.reads: the keyspace list Unkey's v2 API lacks, under the caller's rights."""
 
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ export async function all(operation, body = {}, max = 1000) {
   return items;
 }
 
-// Reads Unkey's v2 API has no list for (api/dashboard/reads.py).
+// Reads Unkey's v2 API has no list for (dashboard/reads.py).
 export async function dashboardRead(name, body = {}) {
   return (await post(name, `/dashboard/api/${name}`, body, {})).data;
 }

@@ -16,8 +16,8 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.dashboard.assets import Assets
 from api.deps import SettingsDep
+from dashboard.assets import Assets
 from dockyard.settings import Settings
 
 router = APIRouter()
@@ -73,7 +73,7 @@ def _asset(name: str, cache: str) -> Response:
 
 def _shell(settings: Settings) -> str:
     template = ASSETS.get("index.html")
-    assert template is not None, "api/dashboard/static/index.html is part of the package"
+    assert template is not None, "dashboard/static/index.html is part of the package"
     config = {
         "edgePort": settings.edge_port,
         "temporalUi": settings.temporal_ui_url,

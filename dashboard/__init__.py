@@ -1,12 +1,12 @@
 """The web dashboard: one page served by the API process, driving the same /v2 API as the
-SDKs and the CLI (api.dashboard.pages), plus the few reads Unkey's v2 API has no list
-operation for (api.dashboard.reads)."""
+SDKs and the CLI (dashboard.pages), plus the few reads Unkey's v2 API has no list
+operation for (dashboard.reads)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.dashboard import pages, reads
+from dashboard import pages, reads
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
