@@ -32,6 +32,8 @@ preferring the replica's own region (Settings.region).
     app           the ASGI application: lifespan, GET /healthz on IP hosts, dispatch
     options       timeouts and intervals that are not deployment settings
     server        building a replica's Edge from Settings and serving it (granian)
+    metered       a replica's request counts and latencies, for Prometheus (multiprocess)
+    metrics       the edge's GET /metrics: every replica's series, merged
 
 The edge's own endpoint: `GET /healthz` on a request whose Host is an IP literal, e.g.
 `curl http://127.0.0.1:8080/healthz` (the region edge's state, see sentinel.edge); on a

@@ -14,6 +14,7 @@ Its control endpoint listens on loopback (Settings.edge_control_port), for docky
 own processes:
     GET /healthz                              the edge's state; 503 unless Caddy is up
     GET /environments/{id}/routes             {"routesAsOf": t | null}
+    GET /metrics                              Prometheus text: every replica's series
 routesAsOf is the time of the oldest database read that Caddy's route and every wanted
 replica of the environment were built from; null while a replica is not up. A region
 worker waits for it to pass the moment a deployment's routes flipped before it calls
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.settings import Settings, load_settings, settings_environment
+from sentinel import metrics
 from sentinel.caddy import Caddy, CaddyError
 from sentinel.caddy_config import (
     EnvironmentRoute,
@@ -103,9 +105,15 @@ class RegionEdge:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self._sessions = sessions
+        self.metrics_dir = metrics.fresh_directory(metrics.metrics_directory(settings))
         self.supervisor = Supervisor(
             wanted=lambda: wanted_replicas(sessions),
-            environment={**os.environ, **settings_environment(settings), "PYTHONUNBUFFERED": "1"},
+            environment={
+                **os.environ,
+                **settings_environment(settings),
+                **metrics.replica_environment(self.metrics_dir),
+                "PYTHONUNBUFFERED": "1",
+            },
             host=replica_host(settings),
             on_change=self.changed,
         )
@@ -226,8 +234,19 @@ class RegionEdge:
             environment_id = request.match_info["environment_id"]
             return web.json_response({"routesAsOf": self.routes_as_of(environment_id)})
 
+        own = metrics.EdgeCollector(
+            self.settings.region,
+            fork_starts=lambda: self.supervisor.forks.starts,
+            healthy=lambda: len([r for r in self.supervisor.replicas.values() if r.healthy]),
+        )
+
+        async def scrape(_: web.Request) -> web.Response:
+            body = await asyncio.to_thread(metrics.exposition, self.metrics_dir, own)
+            return web.Response(body=body, headers={"content-type": metrics.CONTENT_TYPE})
+
         app = web.Application()
         app.router.add_get("/healthz", healthz)
+        app.router.add_get("/metrics", scrape)
         app.router.add_get("/environments/{environment_id}/routes", environment_routes)
         return app
 

@@ -38,6 +38,7 @@ from dockyard.verification import load_key, now_ms, spend_credits
 from sentinel.app import Edge
 from sentinel.key_cache import KeyCache
 from sentinel.limits import Limiter
+from sentinel.metered import edge_for
 from sentinel.options import EdgeOptions
 from sentinel.policies.gateway import Gateway
 from sentinel.redis_pipe import RedisPipe
@@ -142,7 +143,7 @@ def create_replica(
         if engine is not None:
             engine.dispose()
 
-    return Edge(
+    return edge_for(environment_id)(
         load_routes=lambda: load_replica_routes(bound, gateway, region=settings.region),
         region=settings.region,
         redis_url=redis_url,
