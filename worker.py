@@ -11,11 +11,12 @@ import argparse
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.build import BuildActivities
 from activities.build_queue import BuildQueue
@@ -23,6 +24,7 @@ from activities.domains import DomainActivities
 from activities.edge import EdgeActivities
 from activities.instances import InstanceActivities
 from activities.lifecycle import LifecycleActivities
+from activities.metrics import WorkerMetrics
 from activities.records import DeploymentRecords
 from activities.routes import RouteActivities
 from activities.teardown import ProjectTeardown
@@ -31,6 +33,7 @@ from dockyard.crypto import SecretBox
 from dockyard.db import make_engine, make_sessionmaker, migrate
 from dockyard.events import Events
 from dockyard.log_capture import RuntimeLogCollector
+from dockyard.metrics import sdk_runtime, serve_metrics
 from dockyard.payloads import (
     REGION_WORKFLOW,
     TaskQueues,
@@ -57,6 +60,7 @@ def build_workers(
     control: bool = True,
     regions: list[str] | None = None,
     log_collector: RuntimeLogCollector | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> list[Worker]:
     sessions = make_sessionmaker(make_engine(settings.database_url))
     events = Events(settings.redis_url)
@@ -96,6 +100,7 @@ def build_workers(
                     teardown.delete_rows,
                 ],
                 activity_executor=executor,
+                interceptors=interceptors,
             )
         )
         builds = BuildActivities(sessions, settings.home)
@@ -106,6 +111,7 @@ def build_workers(
                 activities=[builds.build],
                 # The queue already bounds builds across workers; this bounds this one.
                 max_concurrent_activities=settings.build_concurrency,
+                interceptors=interceptors,
             )
         )
     runtime = DockerRuntime(
@@ -129,6 +135,7 @@ def build_workers(
                     edge.wait_for_routes,
                 ],
                 activity_executor=executor,
+                interceptors=interceptors,
             )
         )
     return workers
@@ -159,9 +166,10 @@ def runtime_log_collector(settings: Settings, regions: list[str]) -> RuntimeLogC
 
 
 async def connect_with_retry(settings: Settings) -> Client:
+    runtime = sdk_runtime(settings.worker_sdk_metrics_port)
     for attempt in range(1, CONNECT_ATTEMPTS + 1):
         try:
-            return await connect(settings)
+            return await connect(settings, runtime=runtime)
         except RuntimeError as error:
             if attempt == CONNECT_ATTEMPTS:
                 raise
@@ -176,6 +184,8 @@ async def serve(settings: Settings, *, region: str | None) -> None:
     await register_search_attributes(client, settings.temporal_namespace)
     served = [region] if region else settings.regions
     collector = runtime_log_collector(settings, served)
+    metrics = WorkerMetrics(make_sessionmaker(make_engine(settings.database_url)))
+    metrics_server = serve_metrics(metrics.registry, settings.worker_metrics_port)
     with ThreadPoolExecutor(max_workers=32) as executor, collector.running():
         workers = build_workers(
             client,
@@ -184,6 +194,7 @@ async def serve(settings: Settings, *, region: str | None) -> None:
             control=region is None,
             regions=[region] if region else None,
             log_collector=collector,
+            interceptors=[metrics.interceptor()],
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -194,6 +205,8 @@ async def serve(settings: Settings, *, region: str | None) -> None:
             queues = ", ".join(worker.task_queue for worker in workers)
             log.info("worker polling %s", queues)
             await stop.wait()
+    if metrics_server is not None:
+        metrics_server.shutdown()
 
 
 class _running:

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # Where a region worker asks its edge whether an environment's routes are live;
     # empty: no edge to wait for (a worker without one marks deployments ready at once).
     edge_control_url: str = ""
+    # Loopback ports of the worker's /metrics: dockyard's own series (activities, builds,
+    # deployments), and the Temporal SDK's (task slots, polls, latencies); 0: not served.
+    worker_metrics_port: int = 9102
+    worker_sdk_metrics_port: int = 0
     bind_host: str = "127.0.0.1"
     # Where the edge's public ports listen; bind_host when empty. Everything else (API,
     # replicas) keeps bind_host, so a server can publish the edge alone.
