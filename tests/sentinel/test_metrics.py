@@ -12,10 +12,12 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
+from dockyard.cli.dev import private_edge_ports
+from dockyard.settings import Settings
 from sentinel.metrics import forget_dead
+from tests.api.conftest import serve
 from tests.metrics_scrape import Samples, scrape, total, until, value
 from tests.sentinel.conftest import Upstream
 from tests.sentinel.gateway_stack import (
@@ -25,6 +27,7 @@ from tests.sentinel.gateway_stack import (
     keyspace_with_key,
     policies_named,
 )
+from tests.sentinel.region_edge import edge_process
 
 StartUpstream = Callable[..., Awaitable[Upstream]]
 REQUESTS = "dockyard_sentinel_requests_total"
@@ -158,13 +161,32 @@ async def test_a_killed_replica_keeps_its_counts_and_leaves_the_replica_gauge(
     assert three_replicas(await sent.counted())
 
 
-async def test_metrics_are_served_on_loopback_only(stack: GatewayStack) -> None:
-    async with httpx.AsyncClient(timeout=5) as client:
-        response = await client.get(
-            f"{stack.url}/metrics", headers={"Host": "metered-acme.localhost"}
-        )
-    assert b"dockyard_sentinel" not in response.content
-    assert "127.0.0.1" in metrics_url(stack)
+async def test_no_metrics_reach_the_internet_through_the_edge(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """The API's /metrics through the API's domain, and the edge's own through an IP host
+    on the public port: both refused, while loopback scrapes answer."""
+    settings = Settings(
+        home=tmp_path,
+        database_url=database_url,
+        redis_url=redis_url,
+        api_domain="dockyard.localhost",
+        **private_edge_ports(),
+    )
+    with serve(settings) as api:
+        async with edge_process(settings, api.url) as edge:
+            await edge.health()
+            async with edge.https_client() as client:
+                through_api = await edge.https_get(client, "dockyard.localhost", "/metrics")
+                page = await edge.https_get(client, "dockyard.localhost", "/dashboard")
+                direct = await client.get(f"{api.url}/metrics")
+                own = await client.get(f"{edge.http}/metrics")
+                control = await client.get(f"{edge.control}/metrics")
+    assert page.status_code == 200  # the API is served through the edge
+    assert through_api.status_code == 404 and "dockyard_api" not in through_api.text
+    assert own.status_code == 404 and "dockyard_sentinel" not in own.text
+    assert direct.status_code == 200 and "dockyard_api_requests_total" in direct.text
+    assert control.status_code == 200 and "dockyard_sentinel_healthy_replicas" in control.text
 
 
 def test_only_dead_processes_lose_their_live_gauges(tmp_path: Path) -> None:
