@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import docker
+from docker.models.containers import Container
 from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.ids import new_id
@@ -27,10 +28,12 @@ CRASHER_SCRIPT = (
     f"exit {CRASH_CODE}"
 )
 PRINTER_LINES = 400
-# Serves HTTP on 8080 (so it becomes healthy), prints a numbered line on each stream every
-# 20 ms, then keeps serving.
+GO = "/www/go"
+# Serves HTTP on 8080 (so it becomes healthy); once GO exists, prints a numbered line on
+# each stream every 20 ms, then keeps serving.
 PRINTER_SCRIPT = (
     "httpd -p 8080 -h /www; "
+    f"while [ ! -e {GO} ]; do usleep 20000; done; "
     f"i=1; while [ $i -le {PRINTER_LINES} ]; do echo tick $i; echo tock $i >&2; "
     "i=$((i+1)); usleep 20000; done; exec sleep 1000000"
 )
@@ -53,6 +56,11 @@ def build_log_apps(client: docker.DockerClient) -> dict[str, str]:
         context.seek(0)
         client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True)
     return {"crasher": CRASHER, "printer": PRINTER}
+
+
+def start_printing(container: Container) -> None:
+    done = container.exec_run(["touch", GO])
+    assert done.exit_code == 0, done.output
 
 
 def poll(read: Callable[[], T], done: Callable[[T], bool], what: str, within: float = 60) -> T:

@@ -25,6 +25,7 @@ from dockyard.cli.options import (
     wait_until_current,
 )
 from dockyard.cli.policies import policies
+from dockyard.cli.runtime_logs import show_runtime_log
 from dockyard.cli.variables import variables
 from dockyard.cli.watch import build_log, domain_urls, follow_build_log, step_lines
 
@@ -81,14 +82,27 @@ app.command()(lifecycle.start)
 
 @app.command()
 def logs(
-    deployment_id: Annotated[str, typer.Argument(help="The deployment whose build to show.")],
+    deployment_id: Annotated[str, typer.Argument(help="The deployment whose logs to show.")],
     follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Print lines as the build writes them.")
+        bool, typer.Option("--follow", "-f", help="Print lines as they are written.")
     ] = False,
+    runtime: Annotated[
+        bool, typer.Option("--runtime", help="What the app printed while it ran, not its build.")
+    ] = False,
+    since: Annotated[
+        str, typer.Option(help="With --runtime: from this long ago (30s, 10m, 2h, 7d) or time.")
+    ] = "",
+    region: Annotated[str, typer.Option(help="With --runtime: only this region's instances.")] = "",
     api_url: ApiUrl = "",
     root_key: RootKey = "",
 ) -> None:
-    """Print a deployment's build log; with --follow, live until the build is over."""
+    """Print a deployment's build log; with --follow, live until the build is over. With
+    --runtime, what its instances printed and how they exited; --follow until it stops."""
+    if runtime:
+        show_runtime_log(
+            api_url, root_key, deployment_id, follow=follow, since=since, region=region
+        )
+        return
     with client(api_url, root_key) as api:
         try:
             if follow:

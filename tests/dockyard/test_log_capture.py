@@ -22,7 +22,14 @@ from dockyard.runtime import (
     LABEL_REGION,
     DockerRuntime,
 )
-from tests.runtime_apps import CRASH_CODE, PRINTER_LINES, build_log_apps, new_deployment, poll
+from tests.runtime_apps import (
+    CRASH_CODE,
+    PRINTER_LINES,
+    build_log_apps,
+    new_deployment,
+    poll,
+    start_printing,
+)
 
 OWNER = f"test-{secrets.token_hex(4)}"
 
@@ -108,6 +115,7 @@ def test_removing_an_instance_keeps_what_it_printed_until_then(
     deployment_id: str,
 ) -> None:
     container = run(docker_client, log_apps["printer"], deployment_id)
+    start_printing(container)
     poll(lambda: container.logs(), lambda out: b"tick 5\n" in out, "the printer's fifth line")
     runtime = DockerRuntime(docker_client, owner=OWNER, before_remove=collector.drain)
 
@@ -126,7 +134,7 @@ def test_a_new_collector_resumes_where_the_last_one_stored(
     log_apps: dict[str, str],
     deployment_id: str,
 ) -> None:
-    run(docker_client, log_apps["printer"], deployment_id)
+    start_printing(run(docker_client, log_apps["printer"], deployment_id))
     with collector.running():
         poll(lambda: len(stored(sessions, deployment_id)), lambda n: n >= 40, "first lines")
     second = RuntimeLogCollector(
