@@ -41,7 +41,7 @@ STREAMS = ("stdout", "stderr")
 SCAN_SECONDS = 1.0
 FLUSH_SECONDS = 0.25
 BATCH_LINES = 1000
-PRUNE_SECONDS = 60.0
+PRUNE_SECONDS = 300.0  # counting lines per deployment reads the whole index
 RETRY_SECONDS = 1.0
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -113,12 +113,16 @@ class RuntimeLogCollector:
 
     def scan(self) -> None:
         """Start reading every container of the regions that is not read yet."""
+        present: set[str] = set()
         for region in self._regions:
             labels = [f"{LABEL_OWNER}={self._owner}", f"{LABEL_REGION}={region}"]
             for container in self._docker.containers.list(
                 all=True, filters={"label": labels}, ignore_removed=True
             ):
+                present.add(container.id or "")
                 self._take(container)
+        with self._lock:  # a removed container does not come back
+            self._done &= present
 
     def prune(self) -> int:
         cutoff = runtime_logs.retention_cutoff_ns(datetime.now(UTC), self._retention)
