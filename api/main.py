@@ -11,12 +11,14 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import dashboard
+from api.analytics import start_analytics
 from api.body_limit import BodyLimit
 from api.deps import Services
 from api.dns import Resolver, SystemResolver
 from api.domain_verification import Verifier
 from api.errors import install_error_handlers
 from api.routes import (
+    analytics,
     apis,
     apps,
     build_logs,
@@ -65,6 +67,7 @@ ROUTERS = (
     ratelimit.router,
     ratelimit_overrides.router,
     gateway.router,
+    analytics.router,
     build_logs.router,
     runtime_logs.router,
     webhooks.router,
@@ -100,9 +103,11 @@ def create_app(settings: Settings, *, resolver: Resolver | None = None) -> FastA
             events=events,
             verifier=verifier,
         )
+        app.state.analytics = start_analytics(settings, booted.sessions)
         try:
             yield
         finally:
+            await app.state.analytics.stop()
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

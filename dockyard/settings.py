@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     # What apps print is kept this long, and at most this many lines per deployment.
     runtime_log_retention: timedelta = timedelta(days=7)
     runtime_log_max_lines: int = Field(default=100_000, ge=1)
+    # The request log (dockyard.analytics): kept this long, shipped through Redis streams
+    # named with this prefix, and held at most this many records per process in memory.
+    analytics_retention: timedelta = timedelta(days=30)
+    analytics_stream: str = Field(default="dockyard:analytics", pattern=r"^[A-Za-z0-9_.:-]+$")
+    analytics_queue: int = Field(default=50_000, ge=1)
     # Where an app connected as `owner/name` is fetched from when no webhook says otherwise.
     git_clone_url: str = "https://github.com/{repository}.git"
     # The secret of the GitHub App (or repository webhook) that signs deliveries; without

@@ -7,6 +7,7 @@ does not leak; one scoped to other keys of this key's keyspace gets FORBIDDEN.
 
 from __future__ import annotations
 
+from api.analytics import Analytics, AnalyticsDep
 from api.auth import Caller
 from api.deps import MetaDep, RootKeyDep, SessionDep
 from api.errors import BadRequest, Forbidden
@@ -45,7 +46,12 @@ def _scope(caller: Caller, record: checks.KeyRecord) -> str | None:
 
 @router.post("/v2/keys.verifyKey")
 def verify_key(
-    body: VerifyKey, session: SessionDep, caller: RootKeyDep, limiter: LimiterDep, meta: MetaDep
+    body: VerifyKey,
+    session: SessionDep,
+    caller: RootKeyDep,
+    limiter: LimiterDep,
+    meta: MetaDep,
+    analytics: AnalyticsDep,
 ) -> Envelope[Verification]:
     if not any(p == "*" or "verify_key" in p for p in caller.permissions):
         raise Forbidden(NO_VERIFY_RIGHT)
@@ -68,7 +74,9 @@ def verify_key(
         forbidden=scope == checks.FORBIDDEN,
     )
     if record is None or code in (checks.NOT_FOUND, checks.FORBIDDEN):
-        return Envelope(meta=meta, data=Verification(valid=False, code=code or checks.NOT_FOUND))
+        code = code or checks.NOT_FOUND
+        _record(analytics, caller, record if code == checks.FORBIDDEN else None, code, 0)
+        return Envelope(meta=meta, data=Verification(valid=False, code=code))
     ratelimits: list[RatelimitResult] = []
     credits = record.credits
     if code is None:
@@ -76,13 +84,38 @@ def verify_key(
         ratelimits = _take_limits(limiter, record, requested)
         if any(result.exceeded for result in ratelimits):
             code = checks.RATE_LIMITED
+    spent_credits = 0
     if code is None and record.limited_credits:
         cost = body.credits.cost if body.credits is not None else 1
         spent, credits = checks.spend_credits(session, record.id, cost, now_ms=now)
         if not spent:
             code = checks.USAGE_EXCEEDED
+        else:
+            spent_credits = cost
     code = code or checks.VALID
+    _record(analytics, caller, record, code, spent_credits)
     return Envelope(meta=meta, data=_answer(record, code, credits, ratelimits))
+
+
+def _record(
+    analytics: Analytics | None,
+    caller: Caller,
+    record: checks.KeyRecord | None,
+    code: str,
+    spent_credits: int,
+) -> None:
+    """The answer, for analytics.getVerifications and the key's lastUsedAt."""
+    if analytics is None:
+        return
+    analytics.verified(
+        workspace_id=caller.workspace_id,
+        keyspace_id=record.keyspace_id if record is not None else None,
+        key_id=record.id if record is not None else None,
+        identity_id=record.identity_id if record is not None else None,
+        external_id=record.external_id if record is not None else None,
+        outcome=code,
+        spent_credits=spent_credits,
+    )
 
 
 def _take_limits(

@@ -13,6 +13,7 @@ from pydantic import Field, StringConstraints
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.analytics import Analytics, AnalyticsDep
 from api.auth import Caller
 from api.crud.ratelimit_overrides import namespace_query, override_for
 from api.deps import MetaDep, RootKeyDep, SessionDep
@@ -99,13 +100,40 @@ def _take(
     )
 
 
+def _record(
+    analytics: Analytics | None,
+    namespace: RatelimitNamespace,
+    ask: LimitRequest,
+    result: LimitResult,
+) -> None:
+    """The decision, for analytics.getRatelimits."""
+    if analytics is not None:
+        analytics.limited(
+            workspace_id=namespace.workspace_id,
+            namespace_id=namespace.id,
+            identifier=ask.identifier,
+            passed=result.success,
+            limit=result.limit,
+            remaining=result.remaining,
+            reset_at=result.reset,
+            override_id=result.override_id,
+        )
+
+
 @router.post("/v2/ratelimit.limit")
 def limit(
-    body: LimitRequest, session: SessionDep, caller: RootKeyDep, limiter: LimiterDep, meta: MetaDep
+    body: LimitRequest,
+    session: SessionDep,
+    caller: RootKeyDep,
+    limiter: LimiterDep,
+    meta: MetaDep,
+    analytics: AnalyticsDep,
 ) -> Envelope[LimitResult]:
     """Take `cost` from the identifier's window; 200 either way, `success` tells."""
     namespace = namespace_for(session, caller, body.namespace)
-    return Envelope(meta=meta, data=_take(session, limiter, namespace, body))
+    result = _take(session, limiter, namespace, body)
+    _record(analytics, namespace, body, result)
+    return Envelope(meta=meta, data=result)
 
 
 @router.post("/v2/ratelimit.multiLimit")
@@ -115,6 +143,7 @@ def multi_limit(
     caller: RootKeyDep,
     limiter: LimiterDep,
     meta: MetaDep,
+    analytics: AnalyticsDep,
 ) -> Envelope[MultiLimitResult]:
     """Several independent checks in one call; `passed` is true when all of them passed."""
     if not body:
@@ -123,6 +152,7 @@ def multi_limit(
     for ask in body:
         namespace = namespace_for(session, caller, ask.namespace)
         result = _take(session, limiter, namespace, ask)
+        _record(analytics, namespace, ask, result)
         checks.append(
             MultiLimitCheck(
                 namespace=ask.namespace,

@@ -1,0 +1,138 @@
+"""analytics.getGatewayRequests, analytics.getVerifications, analytics.getRatelimits:
+Unkey's SQL over the request log, answered as rows.
+
+A query reads one public alias (`gateway_requests_v1`, `key_verifications_v1`,
+`ratelimits_v1`), limited to the caller's workspace and to the projects, keyspaces
+(`api.<id>.read_analytics`) or namespaces its permissions name; dockyard.analytics.query
+says which SQL is accepted, and bounds its time window and rows. A rejected query is a
+400 that says what to change; one that runs past the store's deadline, a 422.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from api.analytics import AnalyticsDep
+from api.auth import Caller
+from api.deps import MetaDep, RootKeyDep
+from api.errors import ApiError, BadRequest, Forbidden, ServiceUnavailable
+from api.routes import resource_router
+from api.schemas.analytics import AnalyticsQuery, Row
+from api.schemas.base import Envelope
+from dockyard.analytics import query as analytics_query
+from dockyard.analytics.records import (
+    GATEWAY_REQUESTS,
+    KEY_VERIFICATIONS,
+    RATELIMIT_DECISIONS,
+    Table,
+)
+from dockyard.analytics.store import QUERY_SECONDS, QueryFailed, QueryTooExpensive
+from dockyard.analytics.window import QueryRejected
+
+router = resource_router("analytics")
+
+NOT_COLLECTING = "analytics are not available in this API process: another process holds the store"
+TOO_EXPENSIVE = "the query ran longer than {seconds:g} seconds; narrow its time window or filters"
+REQUIRES = "Your root key requires the '{resource}.*.{action}' permission, or one per {what}."
+
+
+class QueryTooLarge(ApiError):
+    status = 422
+    type = "unprocessable-entity"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One analytics operation: the table its alias reads, and the permission it takes
+    (`<resource>.*.<action>`, or one per id of `column`)."""
+
+    name: str
+    table: Table
+    resource: str
+    action: str
+    column: str
+    what: str
+    summary: str
+
+
+OPERATIONS = (
+    Operation(
+        "getGatewayRequests", GATEWAY_REQUESTS, "project", "read_gateway_requests",
+        "project_id", "project",
+        "Requests the gateway answered: time, environment, deployment, region, method, "
+        "path, response_status, latency (ms), outcome (`allowed`, or the edge's error code "
+        "such as `key_missing` or `rate_limited`), and the key and identity it verified.",
+    ),
+    Operation(
+        "getVerifications", KEY_VERIFICATIONS, "api", "read_analytics", "key_space_id", "API",
+        "Key verifications, from keys.verifyKey and from the gateway's keyauth policies.",
+    ),
+    Operation(
+        "getRatelimits", RATELIMIT_DECISIONS, "ratelimit", "read_analytics", "namespace_id",
+        "namespace",
+        "ratelimit.limit decisions: namespace, identifier, passed, limit, remaining.",
+    ),
+)  # fmt: skip
+
+
+def _register(operation: Operation) -> None:
+    def run(
+        body: AnalyticsQuery, caller: RootKeyDep, analytics: AnalyticsDep, meta: MetaDep
+    ) -> Envelope[list[Row]]:
+        scope = _scope(caller, operation)
+        return Envelope(meta=meta, data=_run(body.query, operation.table, scope, analytics))
+
+    router.post(
+        f"/v2/analytics.{operation.name}",
+        name=operation.name,
+        description=operation.summary,
+    )(run)
+
+
+for _operation in OPERATIONS:
+    _register(_operation)
+
+
+def _scope(caller: Caller, operation: Operation) -> analytics_query.Scope:
+    """The caller's workspace, narrowed to the ids its permissions name when it lacks the
+    wildcard permission."""
+    resource, action, column = operation.resource, operation.action, operation.column
+    if caller.allows(f"{resource}.*.{action}"):
+        return analytics_query.Scope(caller.workspace_id, column)
+    pattern = re.compile(rf"^{re.escape(resource)}\.([A-Za-z0-9_-]+)\.{re.escape(action)}$")
+    ids = frozenset(m.group(1) for p in caller.permissions if (m := pattern.match(p)))
+    if not ids:
+        raise Forbidden(REQUIRES.format(resource=resource, action=action, what=operation.what))
+    return analytics_query.Scope(caller.workspace_id, column, ids)
+
+
+def _run(
+    text: str, table: Table, scope: analytics_query.Scope, analytics: AnalyticsDep
+) -> list[Row]:
+    try:
+        checked = analytics_query.check(text, table, scope)
+    except QueryRejected as error:
+        raise BadRequest.at("body.query", str(error)) from error
+    if analytics is None or analytics.store is None:
+        raise ServiceUnavailable(NOT_COLLECTING)
+    try:
+        names, rows = analytics.store.read(checked.sql)
+    except QueryFailed as error:
+        raise BadRequest.at("body.query", str(error)) from error
+    except QueryTooExpensive as error:
+        raise QueryTooLarge(TOO_EXPENSIVE.format(seconds=QUERY_SECONDS)) from error
+    return [{name: _json(value) for name, value in zip(names, row, strict=True)} for row in rows]
+
+
+def _json(value: Any) -> Any:
+    """A row's value as JSON: timestamps as ms since the epoch, like `time`."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return int(moment.timestamp() * 1000)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value

@@ -1,0 +1,98 @@
+"""The three datasets of the request log: the stream each travels on, the tuple a
+producer ships, and the columns of its table (Unkey's public aliases name the tables).
+
+gateway: what a Sentinel replica answered, one tuple per request:
+    (time ms, environment id, deployment id, region, method, host, path, status,
+     latency ms, outcome, principal JSON or None)
+  `outcome` is "allowed" when the app answered, else the edge's error code (key_missing,
+  rate_limited, ...). The principal is the one the gateway verified; the collector keeps
+  only its key and identity ids.
+verifications: one keys.verifyKey answer (and one per gateway request a key was verified
+  for, derived by the collector):
+    (time ms, workspace id, keyspace id, key id, identity id, external id, region,
+     outcome, spent credits)
+ratelimits: one ratelimit.limit decision:
+    (time ms, workspace id, namespace id, identifier, passed, limit, remaining, reset ms,
+     override id)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GATEWAY = "gateway"
+VERIFICATIONS = "verifications"
+RATELIMITS = "ratelimits"
+KINDS = (GATEWAY, VERIFICATIONS, RATELIMITS)
+
+GatewayRecord = tuple[str | int | float | None, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # the store's table
+    alias: str  # the name queries use, as in Unkey's API
+    columns: tuple[tuple[str, str], ...]  # (name, DuckDB type), `time` (ms) first
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+
+GATEWAY_REQUESTS = Table(
+    "gateway_requests",
+    "gateway_requests_v1",
+    (
+        ("time", "BIGINT"),
+        ("workspace_id", "VARCHAR"),
+        ("project_id", "VARCHAR"),
+        ("app_id", "VARCHAR"),
+        ("environment_id", "VARCHAR"),
+        ("deployment_id", "VARCHAR"),
+        ("region", "VARCHAR"),
+        ("method", "VARCHAR"),
+        ("host", "VARCHAR"),
+        ("path", "VARCHAR"),
+        ("response_status", "INTEGER"),
+        ("latency", "DOUBLE"),
+        ("outcome", "VARCHAR"),
+        ("key_id", "VARCHAR"),
+        ("identity_id", "VARCHAR"),
+        ("external_id", "VARCHAR"),
+    ),
+)
+KEY_VERIFICATIONS = Table(
+    "key_verifications",
+    "key_verifications_v1",
+    (
+        ("time", "BIGINT"),
+        ("workspace_id", "VARCHAR"),
+        ("key_space_id", "VARCHAR"),
+        ("key_id", "VARCHAR"),
+        ("identity_id", "VARCHAR"),
+        ("external_id", "VARCHAR"),
+        ("region", "VARCHAR"),
+        ("outcome", "VARCHAR"),
+        ("spent_credits", "BIGINT"),
+    ),
+)
+RATELIMIT_DECISIONS = Table(
+    "ratelimits",
+    "ratelimits_v1",
+    (
+        ("time", "BIGINT"),
+        ("workspace_id", "VARCHAR"),
+        ("namespace_id", "VARCHAR"),
+        ("identifier", "VARCHAR"),
+        ("passed", "BOOLEAN"),
+        ("limit", "BIGINT"),
+        ("remaining", "BIGINT"),
+        ("reset_at", "BIGINT"),
+        ("override_id", "VARCHAR"),
+    ),
+)
+TABLES = (GATEWAY_REQUESTS, KEY_VERIFICATIONS, RATELIMIT_DECISIONS)
+
+
+def stream_name(prefix: str, kind: str) -> str:
+    return f"{prefix}:{kind}"

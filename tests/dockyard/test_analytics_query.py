@@ -1,0 +1,116 @@
+"""The SQL analytics queries may use: what runs, how it is bounded, and what is refused.
+The store runs the generated SQL, so a query that passes here also reads real rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockyard.analytics.query import DEFAULT_LIMIT, Scope, check
+from dockyard.analytics.records import GATEWAY_REQUESTS, KEY_VERIFICATIONS
+from dockyard.analytics.store import AnalyticsStore
+from dockyard.analytics.window import QueryRejected
+
+NOW = 1_800_000_000_000
+HOUR = 3_600_000
+
+
+def row(at: int, workspace: str = "ws_1", project: str = "proj_1", status: int = 200) -> tuple:
+    outcome = "allowed" if status < 400 else "key_missing"
+    return (at, workspace, project, "app_1", "env_1", "dep_1", "local", "GET", "h", "/orders",
+            status, 1.5, outcome, None, None, None)  # fmt: skip
+
+
+@pytest.fixture
+def store() -> AnalyticsStore:
+    made = AnalyticsStore(None)
+    made.append(
+        GATEWAY_REQUESTS,
+        [
+            row(NOW - 10),
+            row(NOW - 20, status=401),
+            row(NOW - 2 * HOUR),  # outside the default hour
+            row(NOW - 30, workspace="ws_2"),  # another workspace
+            row(NOW - 40, project="proj_2"),
+        ],
+    )
+    return made
+
+
+def run(store: AnalyticsStore, query: str, scope: Scope | None = None) -> list[tuple]:
+    checked = check(
+        query, GATEWAY_REQUESTS, scope or Scope("ws_1", "project_id"), now_ms=lambda: NOW
+    )
+    return store.read(checked.sql)[1]
+
+
+def test_a_query_sees_its_workspace_and_the_last_hour_by_default(store: AnalyticsStore) -> None:
+    assert run(store, "SELECT count() FROM gateway_requests_v1") == [(3,)]
+    assert run(store, "SELECT count() FROM gateway_requests_v1", Scope("ws_2", "project_id")) == [
+        (1,)
+    ]
+    only = Scope("ws_1", "project_id", frozenset({"proj_2"}))
+    assert run(store, "SELECT count() FROM gateway_requests_v1", only) == [(1,)]
+
+
+def test_time_conditions_set_the_window(store: AnalyticsStore) -> None:
+    wide = "SELECT count() FROM gateway_requests_v1 WHERE time >= now() - INTERVAL 3 HOUR"
+    assert run(store, wide) == [(4,)]
+    between = f"SELECT count() FROM gateway_requests_v1 WHERE time BETWEEN {NOW - 25} AND {NOW}"
+    assert run(store, between) == [(2,)]
+    flipped = f"SELECT count() FROM gateway_requests_v1 WHERE {NOW - 15} < time"
+    assert run(store, flipped) == [(1,)]
+    clickhouse = (
+        "SELECT count() FROM gateway_requests_v1 "
+        "WHERE time >= toUnixTimestamp64Milli(now64(3) - INTERVAL 24 HOUR)"
+    )
+    assert run(store, clickhouse) == [(4,)]
+
+
+def test_a_minute_chart_by_outcome(store: AnalyticsStore) -> None:
+    chart = (
+        "SELECT toStartOfMinute(fromUnixTimestamp64Milli(time)) AS minute, outcome, "
+        "count() AS total, countIf(response_status >= 400) AS errors, avg(latency) AS latency "
+        "FROM gateway_requests_v1 GROUP BY minute, outcome ORDER BY outcome"
+    )
+    rows = run(store, chart)
+    assert [(outcome, total, errors) for _, outcome, total, errors, _ in rows] == [
+        ("allowed", 2, 0),
+        ("key_missing", 1, 1),
+    ]
+
+
+def test_a_limit_is_always_set() -> None:
+    checked = check("SELECT * FROM gateway_requests_v1", GATEWAY_REQUESTS, Scope("w", "x"))
+    assert checked.limit == DEFAULT_LIMIT and f"LIMIT {DEFAULT_LIMIT}" in checked.sql
+
+
+def test_user_text_stays_a_literal(store: AnalyticsStore) -> None:
+    sneaky = "SELECT count() FROM gateway_requests_v1 WHERE path = 'x'' OR ''1''=''1'"
+    assert run(store, sneaky) == [(0,)]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM gateway_requests_v1 WHERE key_id IN (SELECT 1 FROM gateway_requests_v1)",
+        "SELECT * FROM gateway_requests_v1 UNION ALL SELECT * FROM gateway_requests_v1",
+        "SELECT * FROM key_verifications_v1",
+        "SELECT getenv('HOME') FROM gateway_requests_v1",
+        "SELECT * FROM gateway_requests_v1 WHERE time > now() - INTERVAL 32 DAY",
+        "INSERT INTO gateway_requests_v1 VALUES (1)",
+        "SELECT * FROM gateway_requests_v1 LIMIT 0",
+    ],
+)
+def test_refused(query: str) -> None:
+    with pytest.raises(QueryRejected):
+        check(query, GATEWAY_REQUESTS, Scope("ws_1", "project_id"))
+
+
+def test_retention_forgets_old_rows(store: AnalyticsStore) -> None:
+    assert store.forget_before(NOW - HOUR) == 1
+    checked = check(
+        "SELECT count() FROM key_verifications_v1",
+        KEY_VERIFICATIONS,
+        Scope("ws_1", "key_space_id"),
+    )
+    assert store.read(checked.sql)[1] == [(0,)]
