@@ -16,7 +16,9 @@ the workflow's `stop_deployment` update.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from temporalio.client import Client, WorkflowUpdateStage
 from temporalio.common import WorkflowIDConflictPolicy
@@ -82,6 +84,16 @@ class TemporalConnection:
         if self._client is None:
             raise self.unavailable(self._last_error)
         return self._client
+
+    @contextlib.asynccontextmanager
+    async def calling(self, not_done: str) -> AsyncIterator[Client]:
+        """The client for the calls in the block; when Temporal fails one, the 503 that
+        says `not_done` (what did not happen) instead."""
+        client = await self.client()
+        try:
+            yield client
+        except TEMPORAL_ERRORS as error:
+            raise self.unavailable(self.failed(error), not_done) from error
 
     def failed(self, error: BaseException) -> str:
         """Record a failed call and return its reason; reconnect when it was connectivity."""

@@ -25,7 +25,7 @@ from api.pagination import decode_cursor, encode_cursor, page
 from api.routes import resource_router
 from api.schemas.base import Empty, Envelope, Page
 from api.schemas.deployment_actions import BuildLogEntryOut, DeploymentRef, ListBuildLogs
-from api.temporal import TEMPORAL_ERRORS, request_action
+from api.temporal import request_action
 from dockyard import build_logs
 from dockyard import deployments as core
 from dockyard.models import Environment
@@ -73,14 +73,9 @@ def _operation(action: DeploymentAction) -> Callable[..., Awaitable[Envelope[Emp
         meta: MetaDep,
     ) -> Envelope[Empty]:
         environment = await run_in_threadpool(_validate, action, body, session, caller, settings)
-        client = await temporal.client()
-        try:
+        not_accepted = NOT_ACCEPTED.format(action=action, id=body.deployment_id)
+        async with temporal.calling(not_accepted) as client:
             await request_action(client, environment, action, deployment_id=body.deployment_id)
-        except TEMPORAL_ERRORS as error:
-            reason = temporal.failed(error)
-            raise temporal.unavailable(
-                reason, NOT_ACCEPTED.format(action=action, id=body.deployment_id)
-            ) from error
         return Envelope(meta=meta, data=Empty())
 
     return operation

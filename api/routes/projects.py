@@ -20,7 +20,7 @@ from api.schemas.projects import (
     ProjectRef,
     UpdateProject,
 )
-from api.temporal import TEMPORAL_ERRORS, start_project_deletion
+from api.temporal import start_project_deletion
 from dockyard.payloads import TaskQueues
 
 NOT_ACCEPTED = "Project {id} is not being deleted; ask again once Temporal is up."
@@ -97,12 +97,8 @@ async def delete_project(
     if project_id is None:
         return Envelope(meta=meta, data=Empty())
     queues = TaskQueues(prefix=settings.task_queue_prefix)
-    client = await temporal.client()
-    try:
+    async with temporal.calling(NOT_ACCEPTED.format(id=project_id)) as client:
         await start_project_deletion(client, project_id=project_id, queues=queues)
-    except TEMPORAL_ERRORS as error:
-        reason = temporal.failed(error)
-        raise temporal.unavailable(reason, NOT_ACCEPTED.format(id=project_id)) from error
     return Envelope(meta=meta, data=Empty())
 
 
