@@ -142,7 +142,9 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         if isinstance(value, list):
             text = ",".join(str(item) for item in value)
         elif isinstance(value, timedelta):
-            text = f"PT{value.total_seconds():g}S"
+            # Never in exponent notation (30 days is 2.592e+06 with :g), which no parser reads.
+            seconds = value.total_seconds()
+            text = f"PT{int(seconds) if seconds.is_integer() else seconds}S"
         elif value is None:
             continue
         elif isinstance(value, Path):
