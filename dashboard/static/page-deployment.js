@@ -7,6 +7,7 @@ import { clock, dateTime, duration, html, render } from "./html.js";
 import { actionButtons, age, orderedDomains, redeploy, runAction, source, took, trigger } from "./deploy.js";
 import { FINAL, badge, domainLink, failure, icon, kindBadge, loading, notice, statusBadge, workflowUrl } from "./ui.js";
 import { policyText, ruleOf } from "./policies.js";
+import { followRuntimeLog, runtimeLogCard } from "./runtime-log.js";
 
 export const name = "deployment";
 
@@ -135,6 +136,7 @@ export async function mount(host, params, ctx) {
       <div class="card log-card"><div class="card-head"><div><h2>Build log</h2><p data-log-note>Output of the image build, as it happens.</p></div><span class="log-head-status" data-log-status></span></div>
         <div class="log" data-log></div></div>
     </div>
+    ${runtimeLogCard()}
     <div data-details></div>${policies}`,
   );
   const draw = () => {
@@ -147,6 +149,7 @@ export async function mount(host, params, ctx) {
   draw();
   ctx.ready(host);
   followLog(host, d, ctx);
+  followRuntimeLog(host, () => d, ctx);
 
   // Every second while it rolls out; every few seconds after, as actions change it too.
   let tick = 0;
