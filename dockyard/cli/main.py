@@ -103,6 +103,8 @@ def logs(
             api_url, root_key, deployment_id, follow=follow, since=since, region=region
         )
         return
+    if since or region:
+        fail("--since and --region choose runtime log lines: add --runtime")
     with client(api_url, root_key) as api:
         try:
             if follow:

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from typer.testing import CliRunner
+
+from dockyard.cli.main import app
 from dockyard.cli.runtime_logs import (
     MAX_WINDOW_MS,
     follow_runtime_log,
@@ -89,3 +92,16 @@ def test_a_follow_prints_each_line_once_even_twins_and_late_ones() -> None:
         "same",
         "exited with code 3",
     ]
+
+
+def test_runtime_options_without_runtime_and_a_bad_since_are_refused() -> None:
+    runner = CliRunner()
+    environment = {"DOCKYARD_ROOT_KEY": "dy_unused", "DOCKYARD_API_URL": "http://127.0.0.1:9"}
+
+    stray = runner.invoke(app, ["logs", "d_1", "--since", "10m"], env=environment)
+    unreadable = runner.invoke(
+        app, ["logs", "d_1", "--runtime", "--since", "ten minutes"], env=environment
+    )
+
+    assert stray.exit_code == 1 and "add --runtime" in stray.output
+    assert unreadable.exit_code == 1 and "30s, 10m, 2h, 7d" in unreadable.output
