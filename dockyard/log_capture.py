@@ -38,6 +38,9 @@ from dockyard.runtime_logs import EXIT_STREAM, LogLine, Ranks
 log = logging.getLogger(__name__)
 
 STREAMS = ("stdout", "stderr")
+# Docker's container states: whose log is followed, and whose is read to its end once.
+FOLLOWED = frozenset({"running", "paused"})
+ENDED = frozenset({"exited", "dead"})
 SCAN_SECONDS = 1.0
 FLUSH_SECONDS = 0.25
 BATCH_LINES = 1000
@@ -133,14 +136,16 @@ class RuntimeLogCollector:
         container_id = container.id or ""
         if LABEL_DEPLOYMENT not in (container.labels or {}):
             return
+        if container.status not in FOLLOWED and container.status not in ENDED:
+            return  # created and not started yet, or on its way out: the next scan looks
         with self._lock:
             if container_id in self._following or container_id in self._done:
                 return
-            if container.status != "running":
+            if container.status in ENDED:
                 self._done.add(container_id)
             else:
                 self._following.add(container_id)
-        if container.status != "running":
+        if container.status in ENDED:
             self.drain(container)
             return
         for stream in STREAMS:
@@ -185,7 +190,7 @@ class RuntimeLogCollector:
             with self._lock:
                 self._following.discard(container.id or "")
             return
-        if container.status == "running":  # the reads broke off; the next scan resumes
+        if container.status not in ENDED:  # the reads broke off; the next scan resumes
             with self._lock:
                 self._following.discard(container.id or "")
             return

@@ -58,8 +58,11 @@ def collector(
     DockerRuntime(docker_client, owner=OWNER).remove_owned()
 
 
-def run(docker_client: docker.DockerClient, image: str, deployment_id: str) -> Container:
-    return docker_client.containers.run(
+def run(
+    docker_client: docker.DockerClient, image: str, deployment_id: str, *, start: bool = True
+) -> Container:
+    make = docker_client.containers.run if start else docker_client.containers.create
+    return make(
         image,
         detach=True,
         name=f"dy-{deployment_id}-local-0",
@@ -152,3 +155,19 @@ def test_a_new_collector_resumes_where_the_last_one_stored(
     assert [m for s, m in lines if s == "stderr"] == [
         f"tock {i}" for i in range(1, PRINTER_LINES + 1)
     ]
+
+
+def test_a_container_seen_before_it_starts_is_followed_once_it_runs(
+    sessions: sessionmaker[Session],
+    collector: RuntimeLogCollector,
+    docker_client: docker.DockerClient,
+    log_apps: dict[str, str],
+    deployment_id: str,
+) -> None:
+    container = run(docker_client, log_apps["printer"], deployment_id, start=False)
+    collector.scan()  # created, not started: nothing to read yet, and not finished either
+    container.start()
+    start_printing(container)
+
+    with collector.running():
+        poll(lambda: len(stored(sessions, deployment_id)), lambda n: n >= 10, "lines while it runs")
