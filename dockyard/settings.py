@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     analytics_retention: timedelta = timedelta(days=30)
     analytics_stream: str = Field(default="dockyard:analytics", pattern=r"^[A-Za-z0-9_.:-]+$")
     analytics_queue: int = Field(default=50_000, ge=1)
+    # False: the gateway's replicas keep no request log (getGatewayRequests stays empty).
+    request_log: bool = True
     # Where an app connected as `owner/name` is fetched from when no webhook says otherwise.
     git_clone_url: str = "https://github.com/{repository}.git"
     # The secret of the GitHub App (or repository webhook) that signs deliveries; without

@@ -34,6 +34,8 @@ preferring the replica's own region (Settings.region).
     server        building a replica's Edge from Settings and serving it (granian)
     metered       a replica's request counts and latencies, for Prometheus (multiprocess)
     metrics       the edge's GET /metrics: every replica's series, merged
+    outcomes      what answered a request (status, allowed or the edge's error code)
+    logged        a replica's request log: a tuple per request, shipped off the hot path
 
 The edge's own endpoint: `GET /healthz` on a request whose Host is an IP literal, e.g.
 `curl http://127.0.0.1:8080/healthz` (the region edge's state, see sentinel.edge); on a

@@ -30,20 +30,17 @@ from time import perf_counter
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from sentinel.app import Edge
-from sentinel.problems import EDGE_ERROR_HEADER
+from sentinel.outcomes import Answer
 from sentinel.routing import is_ip_literal, normalize_host
 
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 FLUSH_SECONDS = 1.0
 # Seconds; from a cached-key pass (about a millisecond) to a slow app.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-ALLOWED = "allowed"
-NO_RESPONSE = "no_response"  # the client left, or the request failed, before any answer
 STATUS_CLASSES = ("none", "1xx", "2xx", "3xx", "4xx", "5xx")
-_EDGE_ERROR = EDGE_ERROR_HEADER.encode()
 # A Host that is an IP literal asks for the replica's own /healthz, not an app.
 _IP_FIRST = frozenset(b"0123456789[")
 
@@ -131,25 +128,11 @@ class MeteredEdge(Edge):
             await super().__call__(scope, receive, send)
             return
         started = perf_counter()
-        status = 0
-        outcome = NO_RESPONSE
-
-        async def watching(message: Message) -> None:
-            nonlocal status, outcome
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                outcome = ALLOWED
-                if status >= 400:
-                    for name, value in message.get("headers", ()):
-                        if name == _EDGE_ERROR:
-                            outcome = value.decode("latin-1")
-                            break
-            await send(message)
-
+        answer = Answer(send)
         try:
-            await self._http(scope, receive, watching)
+            await self._http(scope, receive, answer)
         finally:
-            self._tally.add(status, outcome, perf_counter() - started)
+            self._tally.add(answer.status, answer.outcome, perf_counter() - started)
 
     def flush(self) -> None:
         tally, self._tally = self._tally, Tally()

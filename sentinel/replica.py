@@ -29,6 +29,8 @@ import uvloop
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dockyard.analytics.records import GATEWAY, stream_name
+from dockyard.analytics.shipper import Shipper
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.key_events import KEYS_CHANNEL
 from dockyard.keyspaces import DeploymentPolicies
@@ -38,7 +40,7 @@ from dockyard.verification import load_key, now_ms, spend_credits
 from sentinel.app import Edge
 from sentinel.key_cache import KeyCache
 from sentinel.limits import Limiter
-from sentinel.metered import edge_for
+from sentinel.logged import edge_for
 from sentinel.options import EdgeOptions
 from sentinel.policies.gateway import Gateway
 from sentinel.redis_pipe import RedisPipe
@@ -116,6 +118,11 @@ def create_replica(
     traffic = TrafficRecorder(redis_url) if redis_url else None
     if traffic is not None:
         tasks.append(traffic.run)
+    request_log = None
+    if redis_url and settings.request_log:
+        stream = stream_name(settings.analytics_stream, GATEWAY)
+        request_log = Shipper(redis_url, stream, bound=settings.analytics_queue)
+        tasks.append(request_log.run)
     if redis_url:
 
         async def follow_keys() -> None:
@@ -135,6 +142,7 @@ def create_replica(
             "redis": "ok" if keys.pushed else "unreachable",
             "ratelimits": "shared" if shared else "per-replica",
             "keyCache": {"entries": len(keys), "invalidation": "push" if keys.pushed else "poll"},
+            "requestLog": request_log.stats() if request_log is not None else "off",
         }
 
     def close() -> None:
@@ -143,7 +151,7 @@ def create_replica(
         if engine is not None:
             engine.dispose()
 
-    return edge_for(environment_id)(
+    return edge_for(environment_id, request_log)(
         load_routes=lambda: load_replica_routes(bound, gateway, region=settings.region),
         region=settings.region,
         redis_url=redis_url,

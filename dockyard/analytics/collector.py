@@ -1,8 +1,8 @@
 """The collector: the request log's streams into the store, and keys' lastUsedAt.
 
 One consumer group per stream (GROUP) reads batches; each is named (a gateway record's
-environment becomes its workspace, project and app; its principal, the key and identity),
-appended, then acknowledged, so a collector that dies re-reads what it had not stored.
+environment becomes its workspace, project and app), appended, then acknowledged, so a
+collector that dies re-reads what it had not stored.
 A gateway request a key was verified for is a key verification too, as Unkey counts its
 gateway's verifications. Every verified key's lastUsedAt moves to its newest use, written
 at most once per LAST_USED_SECONDS per key. Rows older than the retention go once an hour.
@@ -11,7 +11,6 @@ at most once per LAST_USED_SECONDS per key. Rows older than the retention go onc
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -147,20 +146,17 @@ class Collector:
         self._learn_owners({record[1] for record in records} - self._owners.keys())
         requests, verifications = [], []
         for record in records:
-            at, environment_id, deployment_id, region, method, host, path = record[:7]
-            status, latency, outcome, principal = record[7:11]
+            seconds, environment_id, deployment_id, region, method, host, path = record[:7]
+            status, took, outcome, key_id, keyspace_id, identity_id, external_id = record[7:14]
+            at, latency = int(seconds * 1000), round(took * 1000, 3)
             workspace_id, project_id, app_id = self._owners.get(environment_id, (None,) * 3)
-            who = _principal(principal)
-            key_id = who.get("keyId")
             requests.append(
                 (at, workspace_id, project_id, app_id, environment_id, deployment_id, region,
-                 method, host, path, status, latency, outcome, key_id,
-                 who.get("identityId"), who.get("externalId"))
+                 method, host, path, status, latency, outcome, key_id, identity_id, external_id)
             )  # fmt: skip
             if key_id:
                 verifications.append(
-                    (at, workspace_id, who.get("keyspaceId"), key_id, who.get("identityId"),
-                     who.get("externalId"), region,
+                    (at, workspace_id, keyspace_id, key_id, identity_id, external_id, region,
                      VERIFICATION_OUTCOMES.get(outcome, "VALID"), 0)
                 )  # fmt: skip
         return requests, verifications
@@ -214,13 +210,3 @@ class Collector:
         gone = self.store.forget_before(int(now * 1000) - self._retention_ms)
         if gone:
             log.info("request log: %d rows past the retention deleted", gone)
-
-
-def _principal(encoded: Any) -> dict[str, Any]:
-    if not encoded:
-        return {}
-    try:
-        value = json.loads(encoded)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -2,11 +2,12 @@
 producer ships, and the columns of its table (Unkey's public aliases name the tables).
 
 gateway: what a Sentinel replica answered, one tuple per request:
-    (time ms, environment id, deployment id, region, method, host, path, status,
-     latency ms, outcome, principal JSON or None)
+    (time s, environment id, deployment id, region, method, host, path, status,
+     latency s, outcome, key id, keyspace id, identity id, external id)
+  Times are seconds as the replica read its clocks (the cheapest on the hot path); the
+  collector stores milliseconds.
   `outcome` is "allowed" when the app answered, else the edge's error code (key_missing,
-  rate_limited, ...). The principal is the one the gateway verified; the collector keeps
-  only its key and identity ids.
+  rate_limited, ...). The ids are those of the principal a policy verified, or None.
 verifications: one keys.verifyKey answer (and one per gateway request a key was verified
   for, derived by the collector):
     (time ms, workspace id, keyspace id, key id, identity id, external id, region,

@@ -40,6 +40,9 @@ from sentinel.routing import Route
 
 log = logging.getLogger(__name__)
 
+# Who a keyauth or jwt policy verified, as principal JSON, in the request's scope: for the
+# request log (sentinel.logged), on a rejected request too.
+PRINCIPAL_SLOT = "dockyard.principal"
 NOT_LOADED = "the gateway policies of deployment {deployment} are not loaded yet"
 BROKEN = "the gateway policies of deployment {deployment} could not be loaded: {reason}"
 
@@ -151,10 +154,15 @@ class Gateway(PolicyChain):
                 continue
             rejection = await gate.rule.check(exchange)
             if rejection is not None:
+                if exchange.identified:
+                    scope[PRINCIPAL_SLOT] = exchange.principal_json or _encode(
+                        exchange.principal or {}
+                    )
                 return rejection
         if exchange.identified:
             value = exchange.principal_json or _encode(exchange.principal or {})
             scope["headers"] = [*scope["headers"], (PRINCIPAL, value)]
+            scope[PRINCIPAL_SLOT] = value
         tightest = exchange.tightest()
         if tightest is not None:
             add_response_headers(connection, limits.headers(tightest))

@@ -87,6 +87,9 @@ class Keyauth:
         if code is not None or record is None:
             status, detail = REJECTED[code or checks.NOT_FOUND]
             return problems.Problem(status, code.lower() if code else "not_found", detail)
+        # Identified before its limits and credits, so a refused request is logged as
+        # this key's; the principal reaches the app only when every policy passes.
+        exchange.identify(record.principal, record.principal_json)
         if self._ratelimits or record.ratelimits or record.identity_ratelimits:
             for check in checks.limit_checks(record, self._ratelimits):
                 decision = await self._limiter.take(
@@ -102,7 +105,6 @@ class Keyauth:
                 return problems.Problem(503, "key_unverifiable", UNAVAILABLE)
             if not spent:
                 return _spent()
-        exchange.identify(record.principal, record.principal_json)
         return None
 
 

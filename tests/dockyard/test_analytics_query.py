@@ -79,6 +79,21 @@ def test_a_minute_chart_by_outcome(store: AnalyticsStore) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT toStartOfHour(fromUnixTimestamp64Milli(time)) AS hour, uniq(key_id) AS keys, "
+        "sum(response_status) AS s FROM gateway_requests_v1 GROUP BY hour HAVING count() > 1",
+        "SELECT toStartOfDay(fromUnixTimestamp64Milli(time)) AS day, max(latency), "
+        "quantile(0.5)(latency) FROM gateway_requests_v1 GROUP BY day",
+        "SELECT path, count(*) AS n FROM gateway_requests_v1 WHERE method IN ('GET', 'POST') "
+        "AND path LIKE '/orders%' AND key_id IS NULL GROUP BY path ORDER BY n DESC LIMIT 5",
+    ],
+)
+def test_chart_queries_run(store: AnalyticsStore, query: str) -> None:
+    assert run(store, query)
+
+
 def test_a_limit_is_always_set() -> None:
     checked = check("SELECT * FROM gateway_requests_v1", GATEWAY_REQUESTS, Scope("w", "x"))
     assert checked.limit == DEFAULT_LIMIT and f"LIMIT {DEFAULT_LIMIT}" in checked.sql

@@ -189,6 +189,7 @@ async def gateway_stack(
     tmp_path: Path, redis_url: str, temporal_address: str
 ) -> AsyncIterator[GatewayStack]:
     database_url = f"sqlite:///{tmp_path / 'dockyard.db'}"
+    token = secrets.token_hex(4)
     settings = Settings(
         home=tmp_path,
         database_url=database_url,
@@ -196,7 +197,8 @@ async def gateway_stack(
         temporal_address=temporal_address,
         root_key=ROOT_KEY,
         workspace="acme",
-        task_queue_prefix=f"gw-test-{secrets.token_hex(4)}",
+        task_queue_prefix=f"gw-test-{token}",
+        analytics_stream=f"gw-test-{token}",  # this stack's request log only
         **private_edge_ports(),
     )
     engine = make_engine(database_url)
