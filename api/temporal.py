@@ -178,8 +178,9 @@ async def request_action(
 async def archive_deployment(
     client: Client, environment: EnvironmentInput, *, deployment_id: str, update_id: str
 ) -> None:
-    """Ask the environment's workflow to stop a deployment, once it has accepted the request.
-    The same `update_id` twice is one request; WorkflowUpdateFailedError: it refused."""
+    """Ask the environment's workflow to stop a deployment (its stop update); returns once
+    the workflow accepts. One `update_id` sent twice is one request; a workflow that
+    refuses raises WorkflowUpdateFailedError."""
     await ensure_environment_workflow(client, environment)
     handle = client.get_workflow_handle(environment_workflow_id(environment.environment_id))
     await handle.start_update(
