@@ -28,7 +28,6 @@ from api.crud.deployments import WorkflowStart
 from api.deployment_state import DeploymentAction
 from api.errors import ServiceUnavailable
 from dockyard.payloads import (
-    ENVIRONMENT_WORKFLOW,
     PROJECT_DELETION_WORKFLOW,
     DeleteProjectInput,
     EnvironmentInput,
@@ -164,14 +163,11 @@ async def request_action(
     The signal is sent with start: a workflow that is not running (never started, or
     ended) is started first, so the request is never lost.
     """
-    await client.start_workflow(
-        ENVIRONMENT_WORKFLOW,
+    await ensure_environment_workflow(
+        client,
         environment,
-        id=environment_workflow_id(environment.environment_id),
-        task_queue=environment.queues.control,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        start_signal=action,
-        start_signal_args=[LifecycleRequest(deployment_id=deployment_id)],
+        signal=action,
+        signal_args=[LifecycleRequest(deployment_id=deployment_id)],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -60,13 +61,23 @@ async def register_search_attributes(client: Client, namespace: str) -> None:
         log.warning("could not register search attributes %s: %s", sorted(missing), error)
 
 
-async def ensure_environment_workflow(client: Client, environment: EnvironmentInput) -> None:
+async def ensure_environment_workflow(
+    client: Client,
+    environment: EnvironmentInput,
+    *,
+    signal: str | None = None,
+    signal_args: Sequence[Any] = (),
+) -> None:
+    """Start the environment's workflow unless it runs; with `signal`, also send it that
+    signal in the same call, so a workflow that was not running gets it when it starts."""
     await client.start_workflow(
         ENVIRONMENT_WORKFLOW,
         environment,
         id=environment_workflow_id(environment.environment_id),
         task_queue=environment.queues.control,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        start_signal=signal,
+        start_signal_args=signal_args,
     )
 
 
