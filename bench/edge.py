@@ -370,6 +370,32 @@ def median_run(runs: list[dict[str, str]]) -> dict[str, str]:
     return ordered[len(ordered) // 2]
 
 
+def print_rounds(
+    rounds: dict[str, list[dict[str, str]]], *, duration: int, connections: int, load_before: str
+) -> dict[str, dict[str, str]]:
+    """Every round of every path, then each path's median round (by p99), which it returns."""
+    results = {name: median_run(runs_of) for name, runs_of in rounds.items()}
+    width = max(len(name) for name in rounds) + 2
+    count = len(next(iter(rounds.values()), []))
+    print(
+        f"\nwrk -t1 -c{connections} -d{duration}s, same upstream (nginx return 200), "
+        f"{count} alternating rounds; load average before: {load_before}"
+    )
+    print(f"{'path':<{width}} {'requests/s':>12} {'p50':>10} {'p99':>10}  non-2xx/errors")
+    for name, runs_of in rounds.items():
+        for result in runs_of:
+            print(
+                f"  {name:<{width - 2}} {result['rps']:>12} {result['p50']:>10} {result['p99']:>10}"
+            )
+    print("median of the rounds (by p99):")
+    for name, result in results.items():
+        print(
+            f"{name:<{width}} {result['rps']:>12} {result['p50']:>10} {result['p99']:>10}  "
+            f"{result['errors']}"
+        )
+    return results
+
+
 def main() -> None:
     from bench.sentinel import add_gateway
 

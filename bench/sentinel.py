@@ -41,9 +41,9 @@ from bench.edge import (
     Run,
     alternating_rounds,
     free_port,
-    median_run,
     milliseconds,
     prepare_database,
+    print_rounds,
     running,
     start_upstream,
     wait_for,
@@ -175,24 +175,12 @@ def main() -> None:
         rounds = alternating_rounds(
             runs, rounds=args.rounds, duration=args.duration, connections=args.connections
         )
-        results = {name: median_run(runs_of) for name, runs_of in rounds.items()}
         replicas = [first, replica(1), replica(2)]
         took = asyncio.run(measure_revocations(database_url, replicas, revocable))
 
-    print(
-        f"\nwrk -t1 -c{args.connections} -d{args.duration}s, same upstream (nginx return 200), "
-        f"{args.rounds} alternating rounds; load average before: {load_before}"
+    results = print_rounds(
+        rounds, duration=args.duration, connections=args.connections, load_before=load_before
     )
-    print(f"{'path':<42} {'requests/s':>12} {'p50':>10} {'p99':>10}  non-2xx/errors")
-    for name, runs_of in rounds.items():
-        for result in runs_of:
-            print(f"  {name:<40} {result['rps']:>12} {result['p50']:>10} {result['p99']:>10}")
-    print("median of the rounds (by p99):")
-    for name, result in results.items():
-        print(
-            f"{name:<42} {result['rps']:>12} {result['p50']:>10} {result['p99']:>10}  "
-            f"{result['errors']}"
-        )
     nginx, sentinel = results.values()
     ratio = float(sentinel["rps"]) / float(nginx["rps"])
     p99 = milliseconds(sentinel["p99"])
