@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,14 +30,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dockyard import runtime_logs
+from dockyard import container_logs, runtime_logs
+from dockyard.container_logs import STREAMS
 from dockyard.models import Deployment
-from dockyard.runtime import LABEL_DEPLOYMENT, LABEL_ENVIRONMENT, LABEL_OWNER, LABEL_REGION
-from dockyard.runtime_logs import EXIT_STREAM, LogLine, Ranks
+from dockyard.runtime import LABEL_DEPLOYMENT, LABEL_OWNER, LABEL_REGION
+from dockyard.runtime_logs import LogLine
 
 log = logging.getLogger(__name__)
 
-STREAMS = ("stdout", "stderr")
 # Docker's container states: whose log is followed, and whose is read to its end once.
 FOLLOWED = frozenset({"running", "paused"})
 ENDED = frozenset({"exited", "dead"})
@@ -46,7 +46,6 @@ FLUSH_SECONDS = 0.25
 BATCH_LINES = 1000
 PRUNE_SECONDS = 300.0  # counting lines per deployment reads the whole index
 RETRY_SECONDS = 1.0
-ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 class RuntimeLogCollector:
@@ -109,7 +108,7 @@ class RuntimeLogCollector:
         if LABEL_DEPLOYMENT not in labels:
             return
         try:
-            lines = [*self._read_to_end(container), *self._exit_line(container)]
+            lines = [*self._read_to_end(container), *container_logs.exit_line(container)]
             self._store(lines)
         except (APIError, SQLAlchemyError) as error:
             log.warning("could not keep the last lines of %s: %s", container.name, error)
@@ -159,18 +158,11 @@ class RuntimeLogCollector:
     def _follow(self, container: Container, stream: str) -> None:
         key = (container.id or "", stream)
         try:
-            reader = self._docker.api.logs(
-                container.id,
-                stdout=stream == "stdout",
-                stderr=stream == "stderr",
-                stream=True,
-                follow=True,
-                timestamps=True,
-                since=self._since(container.id or "", stream),
-            )
+            since = self._since(container.id or "", stream)
+            reader = container_logs.follow(self._docker, container, stream, since)
             with self._lock:
                 self._open[key] = reader
-            for line in self._lines(container, stream, reader):
+            for line in container_logs.log_lines(container, stream, reader):
                 self._pending.put(line)
         except (APIError, SQLAlchemyError, OSError) as error:
             if not self._stopping.is_set():
@@ -194,7 +186,7 @@ class RuntimeLogCollector:
             with self._lock:
                 self._following.discard(container.id or "")
             return
-        for line in self._exit_line(container):
+        for line in container_logs.exit_line(container):
             self._pending.put(line)
         with self._lock:
             self._following.discard(container.id or "")
@@ -203,58 +195,10 @@ class RuntimeLogCollector:
     def _read_to_end(self, container: Container) -> list[LogLine]:
         lines: list[LogLine] = []
         for stream in STREAMS:
-            raw = self._docker.api.logs(
-                container.id,
-                stdout=stream == "stdout",
-                stderr=stream == "stderr",
-                timestamps=True,
-                since=self._since(container.id or "", stream),
-            )
-            lines.extend(self._lines(container, stream, raw.splitlines(keepends=True)))
+            since = self._since(container.id or "", stream)
+            raw = container_logs.read(self._docker, container, stream, since)
+            lines.extend(container_logs.log_lines(container, stream, raw))
         return lines
-
-    def _lines(
-        self, container: Container, stream: str, chunks: Iterable[bytes]
-    ) -> Iterator[LogLine]:
-        labels = container.labels or {}
-        ranks = Ranks()
-        for chunk in chunks:
-            parsed = runtime_logs.split_docker_line(chunk)
-            if parsed is None:
-                continue
-            time_ns, message = parsed
-            yield LogLine(
-                deployment_id=labels[LABEL_DEPLOYMENT],
-                environment_id=labels.get(LABEL_ENVIRONMENT, ""),
-                region=labels.get(LABEL_REGION, ""),
-                container_id=container.id or "",
-                stream=stream,
-                time_ns=time_ns,
-                seq=ranks.next(time_ns),
-                message=message,
-            )
-
-    def _exit_line(self, container: Container) -> list[LogLine]:
-        container.reload()
-        state = container.attrs.get("State") or {}
-        finished = state.get("FinishedAt") or ZERO_TIME
-        if state.get("Running") or finished.startswith("0001-"):
-            return []
-        labels = container.labels or {}
-        code = int(state.get("ExitCode", 0))
-        return [
-            LogLine(
-                deployment_id=labels[LABEL_DEPLOYMENT],
-                environment_id=labels.get(LABEL_ENVIRONMENT, ""),
-                region=labels.get(LABEL_REGION, ""),
-                container_id=container.id or "",
-                stream=EXIT_STREAM,
-                time_ns=runtime_logs.docker_time_ns(finished),
-                seq=0,
-                message=runtime_logs.exit_message(code),
-                exit_code=code,
-            )
-        ]
 
     def _since(self, container_id: str, stream: str) -> float | None:
         with self._sessions() as session:
