@@ -129,10 +129,19 @@ def _run(
 
 
 def _json(value: Any) -> Any:
-    """A row's value as JSON: timestamps as ms since the epoch, like `time`."""
+    """A row's value as JSON: timestamps as ms since the epoch, like `time`; a value JSON
+    has no type for (a date, an interval, bytes) as its text."""
     if isinstance(value, datetime):
         moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
         return int(moment.timestamp() * 1000)
     if isinstance(value, Decimal):
         return float(value)
-    return value
+    if isinstance(value, list):
+        return [_json(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json(item) for key, item in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)

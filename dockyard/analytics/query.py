@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, SqlglotError
 
 from dockyard.analytics.records import Table
 from dockyard.analytics.window import QueryRejected, ms, window
@@ -43,6 +43,7 @@ UNKNOWN_FUNCTION = "the function {name}() is not supported in analytics queries"
 LIMIT_VALUE = "LIMIT must be a whole number from 1 to {most}"
 OFFSET_VALUE = "OFFSET must be a whole number from 0 to {most}"
 TOO_LONG = "the query is longer than {most} characters"
+TOO_DEEP = "the query nests expressions too deeply"
 
 # Functions beyond sqlglot's typed nodes, by their lower-case name: the DuckDB function
 # each becomes. Time conversions between milliseconds and timestamps only.
@@ -96,7 +97,13 @@ def check(
     text: str, table: Table, scope: Scope, *, now_ms: Callable[[], int] | None = None
 ) -> Checked:
     """The query as DuckDB SQL over `table`, bounded; QueryRejected when it is not allowed."""
-    now = (now_ms or _now_ms)()
+    try:
+        return _check(text, table, scope, (now_ms or _now_ms)())
+    except RecursionError as error:  # parsing and checking both recurse into the tree
+        raise QueryRejected(TOO_DEEP) from error
+
+
+def _check(text: str, table: Table, scope: Scope, now: int) -> Checked:
     if len(text) > MAX_QUERY_CHARS:
         raise QueryRejected(TOO_LONG.format(most=MAX_QUERY_CHARS))
     try:
@@ -105,6 +112,8 @@ def check(
     except ParseError as error:
         reason = error.errors[0]["description"] if error.errors else str(error)
         raise QueryRejected(UNPARSABLE.format(reason=reason)) from error
+    except SqlglotError as error:  # the tokenizer's: an unterminated string, a stray `$`
+        raise QueryRejected(UNPARSABLE.format(reason=str(error))) from error
     if len(statements) != 1 or not isinstance(statements[0], exp.Select):
         for statement in statements:
             _refuse_kinds(statement)

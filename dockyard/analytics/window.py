@@ -62,7 +62,7 @@ def _value_ms(node: exp.Expression, now: int) -> int:
     if isinstance(node, exp.Literal) and not node.is_string:
         try:
             return int(float(node.this))
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number, or 1e400
             pass
     elif isinstance(node, exp.CurrentTimestamp):
         return now

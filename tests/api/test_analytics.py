@@ -123,6 +123,18 @@ def test_queries_outside_the_subset_are_400s(running: RunningApi, query: str, sa
     assert error["errors"][0]["location"] == "body.query"
 
 
+def test_values_json_has_no_type_for_come_back_as_text(running: RunningApi) -> None:
+    query = (
+        "SELECT CAST(CAST(count() AS VARCHAR) AS BLOB) AS raw, "
+        "toStartOfHour(fromUnixTimestamp64Milli(max(time))) AS hour FROM ratelimits_v1"
+    )
+    with running.http() as http:
+        response = http.post("/v2/analytics.getRatelimits", json={"query": query})
+    assert response.status_code == 200, response.text
+    [row] = response.json()["data"]
+    assert isinstance(row["raw"], str) and row["raw"].isdigit()
+
+
 def test_each_operation_needs_its_permission(running: RunningApi) -> None:
     with running.http() as http:
         made = http.post(

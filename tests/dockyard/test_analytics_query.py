@@ -114,6 +114,10 @@ def test_user_text_stays_a_literal(store: AnalyticsStore) -> None:
         "SELECT * FROM gateway_requests_v1 WHERE time > now() - INTERVAL 32 DAY",
         "INSERT INTO gateway_requests_v1 VALUES (1)",
         "SELECT * FROM gateway_requests_v1 LIMIT 0",
+        "SELECT 'unterminated FROM gateway_requests_v1",
+        "SELECT $1 FROM gateway_requests_v1",
+        "SELECT * FROM gateway_requests_v1 WHERE time > 1e400",
+        "SELECT " + "(" * 3000 + "1" + ")" * 3000 + " FROM gateway_requests_v1",
     ],
 )
 def test_refused(query: str) -> None:
