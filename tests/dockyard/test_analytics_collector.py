@@ -1,0 +1,136 @@
+"""The collector: gateway records named with their workspace, project and app, a key's
+verifications derived and its lastUsedAt moved, nothing acknowledged before it is
+stored, and rows past the retention forgotten. Real Redis, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from dockyard.analytics.collector import Collector
+from dockyard.analytics.records import GATEWAY, KINDS, stream_name
+from dockyard.analytics.shipper import Shipper
+from dockyard.analytics.store import AnalyticsStore
+from dockyard.ids import new_id
+from dockyard.keyspaces import Key, Keyspace
+from tests.seed import Seeded, seed_app
+
+DAY_MS = 86_400_000
+NOW = 1_800_000_000.0  # seconds
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> Iterator[str]:
+    name = f"collector-test-{secrets.token_hex(4)}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    client.delete(*(stream_name(name, kind) for kind in KINDS))
+    client.close()
+
+
+def make_key(sessions: sessionmaker[Session], seeded: Seeded) -> str:
+    with sessions.begin() as session:
+        keyspace = Keyspace(id=new_id("keyspace"), workspace_id=seeded.workspace.id, name="k")
+        session.add(keyspace)
+        session.flush()
+        key = Key(
+            id=new_id("key"),
+            keyspace_id=keyspace.id,
+            workspace_id=seeded.workspace.id,
+            key_hash=secrets.token_hex(32),
+            start="sk_",
+            ratelimits=[],
+        )
+        session.add(key)
+    return key.id
+
+
+def gateway_record(seeded: Seeded, at: float, outcome: str, key_id: str | None) -> tuple:
+    status = {"allowed": 200, "key_missing": 401, "rate_limited": 429}[outcome]
+    return (at, seeded.production.id, "dep_1", "local", "GET", "shop.localhost", "/orders",
+            status, 0.0042, outcome, key_id, "ks_1" if key_id else None, None, None)  # fmt: skip
+
+
+async def test_records_are_named_derived_and_move_last_used_at(
+    redis_url: str, sessions: sessionmaker[Session], prefix: str
+) -> None:
+    seeded = seed_app(sessions)
+    key_id = make_key(sessions, seeded)
+    store = AnalyticsStore(None)
+    clock = [NOW]
+    collector = Collector(
+        redis_url, prefix, store, sessions, retention_ms=DAY_MS, clock=lambda: clock[0]
+    )
+    shipper = Shipper(redis_url, stream_name(prefix, GATEWAY), bound=100)
+    shipper.add(gateway_record(seeded, NOW - 2, "allowed", key_id))
+    shipper.add(gateway_record(seeded, NOW - 1, "rate_limited", key_id))
+    shipper.add(gateway_record(seeded, NOW, "key_missing", None))
+    await shipper.flush()
+
+    assert collector.step(block_ms=100) == 3
+    _, rows = store.read(
+        "SELECT time, workspace_id, project_id, app_id, outcome, latency, key_id "
+        "FROM gateway_requests ORDER BY time"
+    )
+    owner = (seeded.workspace.id, seeded.project.id, seeded.app.id)
+    assert rows == [
+        (int((NOW - 2) * 1000), *owner, "allowed", 4.2, key_id),
+        (int((NOW - 1) * 1000), *owner, "rate_limited", 4.2, key_id),
+        (int(NOW * 1000), *owner, "key_missing", 4.2, None),
+    ]
+    _, verifications = store.read("SELECT key_id, outcome FROM key_verifications ORDER BY time")
+    assert verifications == [(key_id, "VALID"), (key_id, "RATE_LIMITED")]
+    with sessions() as session:
+        assert session.get(Key, key_id).last_used_at == int((NOW - 1) * 1000)  # type: ignore[union-attr]
+
+
+async def test_nothing_is_acknowledged_before_it_is_stored(
+    redis_url: str, sessions: sessionmaker[Session], prefix: str
+) -> None:
+    seeded = seed_app(sessions)
+    store = AnalyticsStore(None)
+    collector = Collector(redis_url, prefix, store, sessions, retention_ms=DAY_MS)
+    shipper = Shipper(redis_url, stream_name(prefix, GATEWAY), bound=100)
+    shipper.add(gateway_record(seeded, NOW, "key_missing", None))
+    await shipper.flush()
+
+    appended = store.append
+
+    def failing(*args: object) -> None:
+        raise RuntimeError("the disk is full")
+
+    store.append = failing  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        collector.step(block_ms=100)
+    store.append = appended  # type: ignore[method-assign]
+    assert collector.step(block_ms=100) == 1  # re-read from the pending entries
+    assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(1,)]
+
+
+async def test_rows_past_the_retention_are_forgotten_once_an_hour(
+    redis_url: str, sessions: sessionmaker[Session], prefix: str
+) -> None:
+    seeded = seed_app(sessions)
+    store = AnalyticsStore(None)
+    clock = [NOW]
+    collector = Collector(
+        redis_url, prefix, store, sessions, retention_ms=DAY_MS, clock=lambda: clock[0]
+    )
+    shipper = Shipper(redis_url, stream_name(prefix, GATEWAY), bound=100)
+    shipper.add(gateway_record(seeded, NOW - 2 * 86_400, "allowed", None))
+    shipper.add(gateway_record(seeded, NOW, "allowed", None))
+    await shipper.flush()
+    collector.step(block_ms=100)
+    assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(1,)]
+
+    shipper.add(gateway_record(seeded, NOW - 2 * 86_400, "allowed", None))
+    await shipper.flush()
+    collector.step(block_ms=100)  # within the hour: kept for now
+    assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(2,)]
+    clock[0] += 3600
+    collector.step(block_ms=10)
+    assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(1,)]
