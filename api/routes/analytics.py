@@ -1,10 +1,11 @@
 """analytics.getGatewayRequests, analytics.getVerifications, analytics.getRatelimits:
 Unkey's SQL over the request log, answered as rows.
 
-A query reads one public alias (`gateway_requests_v1`, `key_verifications_v1`,
-`ratelimits_v1`), limited to the caller's workspace and to the projects, keyspaces
-(`api.<id>.read_analytics`) or namespaces its permissions name; dockyard.analytics.query
-says which SQL is accepted, and bounds its time window and rows. A rejected query is a
+A query reads one public alias (`gateway_requests_v1`, `key_verifications_v1` and its
+`_per_minute_` to `_per_month_` rollups, `ratelimits_v1` and its rollups), limited to the
+caller's workspace and to the projects, keyspaces (`api.<id>.read_analytics`) or
+namespaces its permissions name; dockyard.analytics.query says which SQL is accepted,
+and bounds its time window and rows. A rejected query is a
 400 that says what to change; one that runs past the store's deadline, a 422.
 """
 

@@ -121,11 +121,11 @@ def _check(text: str, table: Table, scope: Scope, now: int) -> Checked:
     select = statements[0]
     _refuse_kinds(select)
     _check_nodes(select)
-    _check_tables(select, table)
+    unit = _check_tables(select, table)
     _translate_functions(select)
-    start, end = window(select, now)
+    start, end = window(select, now, timestamps=unit is not None)
     limit = _limit(select)
-    select.set("from_", exp.From(this=_bounded(table, scope, start, end, select)))
+    select.set("from_", exp.From(this=_bounded(table, unit, scope, start, end, select)))
     return Checked(select.sql(dialect="duckdb"), start, end, limit)
 
 
@@ -155,15 +155,17 @@ def _check_nodes(select: exp.Select) -> None:
             raise QueryRejected(NOT_SUPPORTED.format(what=what))
 
 
-def _check_tables(select: exp.Select, table: Table) -> None:
+def _check_tables(select: exp.Select, table: Table) -> str | None:
+    """The unit of the rollup the query reads (None: the rows themselves)."""
+    aliases = table.aliases()
+    named = ", ".join(f"`{alias}`" for alias in aliases)
     tables = list(select.find_all(exp.Table))
     if not tables or select.args.get("from_") is None:
-        raise QueryRejected(NO_TABLE.format(aliases=f"`{table.alias}`"))
+        raise QueryRejected(NO_TABLE.format(aliases=named))
     for found in tables:
-        if found.args.get("db") or found.args.get("catalog") or found.name != table.alias:
-            raise QueryRejected(
-                WRONG_TABLE.format(aliases=f"`{table.alias}`", name=found.sql("clickhouse"))
-            )
+        if found.args.get("db") or found.args.get("catalog") or found.name not in aliases:
+            raise QueryRejected(WRONG_TABLE.format(aliases=named, name=found.sql("clickhouse")))
+    return aliases[tables[0].name]
 
 
 def _translate_functions(select: exp.Select) -> None:
@@ -196,9 +198,11 @@ def _whole(node: exp.Expression | None, message: str, least: int, most: int) -> 
     return value
 
 
-def _bounded(table: Table, scope: Scope, start: int, end: int, select: exp.Select) -> exp.Table:
-    """The table as the query may see it: a subquery on workspace, scope and window,
-    named as the query named the alias."""
+def _bounded(
+    table: Table, unit: str | None, scope: Scope, start: int, end: int, select: exp.Select
+) -> exp.Table:
+    """The table as the query may see it: a subquery on workspace, scope and window (then
+    counted per `unit` for a rollup), named as the query named the alias."""
     found = select.args["from_"].this
     name = found.alias_or_name
     conditions: list[exp.Expression] = [
@@ -209,9 +213,23 @@ def _bounded(table: Table, scope: Scope, start: int, end: int, select: exp.Selec
     if scope.ids is not None:
         ids = [exp.Literal.string(value) for value in sorted(scope.ids)]
         conditions.append(exp.In(this=exp.column(scope.column), expressions=ids))
-    inner = (
-        exp.select(*[exp.column(column) for column in table.column_names])
-        .from_(table.name)
-        .where(exp.and_(*conditions))
-    )
+    if unit is None or table.rollup is None:
+        inner = (
+            exp.select(*[exp.column(column) for column in table.column_names])
+            .from_(table.name)
+            .where(exp.and_(*conditions))
+        )
+    else:
+        dimensions = table.rollup.dimensions
+        inner = (
+            exp.select(
+                f"date_trunc('{unit}', epoch_ms(time)) AS time",
+                *dimensions,
+                *table.rollup.measures,
+                dialect="duckdb",
+            )
+            .from_(table.name)
+            .where(exp.and_(*conditions))
+            .group_by(*[str(position) for position in range(1, len(dimensions) + 2)])
+        )
     return inner.subquery(alias=name)  # type: ignore[return-value]

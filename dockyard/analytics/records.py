@@ -29,15 +29,36 @@ KINDS = (GATEWAY, VERIFICATIONS, RATELIMITS)
 GatewayRecord = tuple[str | int | float | None, ...]
 
 
+ROLLUP_UNITS = ("minute", "hour", "day", "month")
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """The table's rows counted per time bucket (Unkey's `<table>_per_<unit>_v1` aliases):
+    `time` is the bucket's start, a timestamp; one row per bucket and `dimensions`."""
+
+    dimensions: tuple[str, ...]
+    measures: tuple[str, ...]  # aggregate SQL with its column name, e.g. "count(*) AS count"
+
+
 @dataclass(frozen=True)
 class Table:
     name: str  # the store's table
     alias: str  # the name queries use, as in Unkey's API
     columns: tuple[tuple[str, str], ...]  # (name, DuckDB type), `time` (ms) first
+    rollup: Rollup | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.columns)
+
+    def aliases(self) -> dict[str, str | None]:
+        """Every alias a query may read, with its rollup's unit (None: the rows)."""
+        found: dict[str, str | None] = {self.alias: None}
+        if self.rollup is not None:
+            base = self.alias.removesuffix("_v1")
+            found.update({f"{base}_per_{unit}_v1": unit for unit in ROLLUP_UNITS})
+        return found
 
 
 GATEWAY_REQUESTS = Table(
@@ -76,6 +97,10 @@ KEY_VERIFICATIONS = Table(
         ("outcome", "VARCHAR"),
         ("spent_credits", "BIGINT"),
     ),
+    Rollup(
+        ("workspace_id", "key_space_id", "identity_id", "external_id", "key_id", "outcome"),
+        ("count(*) AS count", "sum(spent_credits) AS spent_credits"),
+    ),
 )
 RATELIMIT_DECISIONS = Table(
     "ratelimits",
@@ -90,6 +115,10 @@ RATELIMIT_DECISIONS = Table(
         ("remaining", "BIGINT"),
         ("reset_at", "BIGINT"),
         ("override_id", "VARCHAR"),
+    ),
+    Rollup(
+        ("workspace_id", "namespace_id", "identifier"),
+        ("count_if(passed) AS passed", "count(*) AS total"),
     ),
 )
 TABLES = (GATEWAY_REQUESTS, KEY_VERIFICATIONS, RATELIMIT_DECISIONS)

@@ -93,9 +93,14 @@ def _conjuncts(where: exp.Expression) -> list[exp.Expression]:
     return [where]
 
 
-def window(select: exp.Select, now: int) -> tuple[int, int]:
-    """The [start, end) the top-level `time` conditions ask for; their bounds become
-    literals, so the store compares integers."""
+def window(select: exp.Select, now: int, *, timestamps: bool = False) -> tuple[int, int]:
+    """The [start, end) in ms the top-level `time` conditions ask for. Their bounds become
+    literals, so the store compares integers (timestamps, for a rollup's `time`)."""
+
+    def ms(value: int) -> exp.Expression:
+        literal = exp.Literal.number(value)
+        return exp.Anonymous(this="epoch_ms", expressions=[literal]) if timestamps else literal
+
     lowers: list[int] = []
     uppers: list[int] = []
     where = select.args.get("where")

@@ -68,6 +68,11 @@ def test_verifications_are_read_back_and_move_last_used_at(sdk: Unkey) -> None:
         ("DISABLED", 1, "user_1"),
         ("VALID", 3, "user_1"),
     ]
+    hourly = sdk.analytics.get_verifications(
+        query="SELECT outcome, sum(count) AS total FROM key_verifications_per_hour_v1 "
+        f"WHERE key_id = '{key.key_id}' GROUP BY outcome ORDER BY outcome"
+    ).data
+    assert [(r["outcome"], r["total"]) for r in hourly] == [("DISABLED", 1), ("VALID", 3)]
     used = eventually(
         lambda: sdk.keys.get_key(key_id=key.key_id).data.last_used_at,
         lambda value: value is not None,
@@ -95,6 +100,11 @@ def test_ratelimit_decisions_are_read_back(sdk: Unkey) -> None:
         lambda rows: sum(row["total"] for row in rows) >= 3,
     )
     assert [(r["passed"], r["total"]) for r in rows] == [(False, 1), (True, 2)]
+    per_minute = sdk.analytics.get_ratelimits(
+        query="SELECT sum(passed) AS passed, sum(total) AS total FROM ratelimits_per_minute_v1 "
+        "WHERE identifier = 'user_9'"
+    ).data
+    assert per_minute == [{"passed": 2, "total": 3}]
 
 
 @pytest.mark.parametrize(

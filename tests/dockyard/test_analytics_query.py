@@ -3,6 +3,8 @@ The store runs the generated SQL, so a query that passes here also reads real ro
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 from dockyard.analytics.query import DEFAULT_LIMIT, Scope, check
@@ -92,6 +94,31 @@ def test_a_minute_chart_by_outcome(store: AnalyticsStore) -> None:
 )
 def test_chart_queries_run(store: AnalyticsStore, query: str) -> None:
     assert run(store, query)
+
+
+def test_rollups_count_per_bucket_with_timestamps() -> None:
+    store = AnalyticsStore(None)
+    minute = 60_000
+    start = NOW - NOW % minute - 3 * minute
+    store.append(
+        KEY_VERIFICATIONS,
+        [
+            (start + offset, "ws_1", "ks_1", "key_1", None, None, "local", outcome, 1)
+            for offset, outcome in [(0, "VALID"), (10, "VALID"), (minute, "RATE_LIMITED")]
+        ],
+    )
+    query = (
+        "SELECT time, outcome, count, spent_credits FROM key_verifications_per_minute_v1 "
+        "WHERE time >= now() - INTERVAL 10 MINUTE ORDER BY time"
+    )
+    checked = check(query, KEY_VERIFICATIONS, Scope("ws_1", "key_space_id"), now_ms=lambda: NOW)
+    rows = [
+        (int(at.replace(tzinfo=UTC).timestamp() * 1000), *rest)
+        for at, *rest in store.read(checked.sql)[1]
+    ]
+    assert rows == [(start, "VALID", 2, 2), (start + minute, "RATE_LIMITED", 1, 1)]
+    with pytest.raises(QueryRejected, match="key_verifications_per_hour_v1"):
+        check("SELECT * FROM key_verifications_per_week_v1", KEY_VERIFICATIONS, Scope("w", "x"))
 
 
 def test_a_limit_is_always_set() -> None:
