@@ -87,6 +87,11 @@ def test_a_crashed_app_shows_what_it_printed_and_its_exit_code(
     }
     assert entries[-1]["stream"] == "event" and entries[-1]["exitCode"] == CRASH_CODE
 
+    followed = dockyard.cli("logs", deployment_id, "--runtime", "--follow", "--since", "1h")
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout == shown  # the same lines, and it ends: the app no longer runs
+    assert f"deployment {deployment_id} is failed" in followed.stderr
+
     build_log = dockyard.cli("logs", deployment_id)
     assert build_log.returncode == 0 and build_log.stdout == ""  # an image has no build
 
