@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import duckdb
 import redis
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,6 +53,16 @@ VERIFICATION_OUTCOMES = {
     "insufficient_permissions": "INSUFFICIENT_PERMISSIONS",
 }
 Owner = tuple[str | None, str | None, str | None]  # workspace, project, app
+# What a batch no retry can store raises (not JSON, records of another shape, values no
+# column holds): it is dropped, so it cannot hold up the stream behind it.
+MALFORMED = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+)
 
 
 class Collector:
@@ -84,6 +95,11 @@ class Collector:
                 except (redis.RedisError, OSError) as error:
                     log.warning("request log not collected, retrying: %s", error)
                     self._ready = False
+                    await asyncio.sleep(RETRY_SECONDS)
+                except Exception:
+                    # The store or the database failed: unacknowledged, the batch is read
+                    # again on the next try.
+                    log.exception("request log not stored, retrying")
                     await asyncio.sleep(RETRY_SECONDS)
         finally:
             self._client.close()
@@ -120,10 +136,22 @@ class Collector:
             name = stream.decode() if isinstance(stream, bytes) else str(stream)
             if not entries:
                 continue
-            records = [record for _, fields in entries for record in decode(fields[FIELD])]
-            stored += self.store_records(self._streams[name], records)
+            kind = self._streams[name]
+            try:
+                stored += self._store_entries(kind, entries)
+            except MALFORMED:  # find the entries at fault; the others are stored
+                for entry in entries:
+                    try:
+                        stored += self._store_entries(kind, [entry])
+                    except MALFORMED as error:
+                        log.warning("request log: a malformed batch dropped: %s", error)
             self._client.xack(name, GROUP, *[entry_id for entry_id, _ in entries])
         return stored
+
+    def _store_entries(self, kind: str, entries: list[Any]) -> int:
+        # An entry trimmed from the stream while pending comes back without fields.
+        records = [r for _, fields in entries if fields for r in decode(fields[FIELD])]
+        return self.store_records(kind, records)
 
     def store_records(self, kind: str, records: list[list[Any]]) -> int:
         """Name, append and account for one stream's records; how many were stored."""

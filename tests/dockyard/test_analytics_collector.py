@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.analytics.collector import Collector
 from dockyard.analytics.records import GATEWAY, KINDS, stream_name
-from dockyard.analytics.shipper import Shipper
+from dockyard.analytics.shipper import FIELD, Shipper
 from dockyard.analytics.store import AnalyticsStore
 from dockyard.ids import new_id
 from dockyard.keyspaces import Key, Keyspace
@@ -108,6 +108,24 @@ async def test_nothing_is_acknowledged_before_it_is_stored(
         collector.step(block_ms=100)
     store.append = appended  # type: ignore[method-assign]
     assert collector.step(block_ms=100) == 1  # re-read from the pending entries
+    assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(1,)]
+
+
+async def test_a_malformed_batch_is_dropped_and_the_next_one_stored(
+    redis_url: str, sessions: sessionmaker[Session], prefix: str
+) -> None:
+    seeded = seed_app(sessions)
+    store = AnalyticsStore(None)
+    collector = Collector(redis_url, prefix, store, sessions, retention_ms=DAY_MS)
+    client = redis.Redis.from_url(redis_url)
+    client.xadd(stream_name(prefix, GATEWAY), {FIELD: b"not json"})
+    client.xadd(stream_name(prefix, GATEWAY), {FIELD: b'[["too", "short"]]'})
+    client.close()
+    shipper = Shipper(redis_url, stream_name(prefix, GATEWAY), bound=100)
+    shipper.add(gateway_record(seeded, NOW, "allowed", None))
+    await shipper.flush()
+    collector.step(block_ms=100)
+    collector.step(block_ms=10)
     assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(1,)]
 
 
