@@ -143,3 +143,10 @@ def test_a_killed_worker_loses_and_repeats_no_line(
     numbers = range(1, PRINTER_LINES + 1)
     assert messages(shown, "stdout") == [f"tick {i}" for i in numbers]
     assert messages(shown, "stderr") == [f"tock {i}" for i in numbers]
+
+    container.kill()  # a crash of a serving instance: it is replaced, and its end is shown
+    poll(
+        lambda: runtime_log(yard, deployment_id),
+        lambda out: "── exited with code 137" in out,
+        "the killed instance's exit code",
+    )
