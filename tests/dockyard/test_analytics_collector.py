@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 import redis
@@ -32,6 +33,32 @@ def prefix(redis_url: str) -> Iterator[str]:
     client.close()
 
 
+@dataclass
+class Pipeline:
+    """A producer's shipper, the stream, and a collector into an in-memory store, whose
+    clock a test moves."""
+
+    seeded: Seeded
+    store: AnalyticsStore
+    collector: Collector
+    shipper: Shipper
+    clock: list[float]
+
+    def count(self) -> int:
+        return int(self.store.read("SELECT count(*) FROM gateway_requests")[1][0][0])
+
+
+@pytest.fixture
+def pipeline(redis_url: str, sessions: sessionmaker[Session], prefix: str) -> Pipeline:
+    store = AnalyticsStore(None)
+    clock = [NOW]
+    collector = Collector(
+        redis_url, prefix, store, sessions, retention_ms=DAY_MS, clock=lambda: clock[0]
+    )
+    shipper = Shipper(redis_url, stream_name(prefix, GATEWAY), bound=100)
+    return Pipeline(seed_app(sessions), store, collector, shipper, clock)
+
+
 def make_key(sessions: sessionmaker[Session], seeded: Seeded) -> str:
     with sessions.begin() as session:
         keyspace = Keyspace(id=new_id("keyspace"), workspace_id=seeded.workspace.id, name="k")
@@ -56,16 +83,12 @@ def gateway_record(seeded: Seeded, at: float, outcome: str, key_id: str | None) 
 
 
 async def test_records_are_named_derived_and_move_last_used_at(
-    redis_url: str, sessions: sessionmaker[Session], prefix: str
+    pipeline: Pipeline, sessions: sessionmaker[Session]
 ) -> None:
-    seeded = seed_app(sessions)
+    seeded, store, collector, shipper = (
+        pipeline.seeded, pipeline.store, pipeline.collector, pipeline.shipper
+    )  # fmt: skip
     key_id = make_key(sessions, seeded)
-    store = AnalyticsStore(None)
-    clock = [NOW]
-    collector = Collector(
-        redis_url, prefix, store, sessions, retention_ms=DAY_MS, clock=lambda: clock[0]
-    )
-    shipper = Shipper(redis_url, stream_name(prefix, GATEWAY), bound=100)
     shipper.add(gateway_record(seeded, NOW - 2, "allowed", key_id))
     shipper.add(gateway_record(seeded, NOW - 1, "rate_limited", key_id))
     shipper.add(gateway_record(seeded, NOW, "key_missing", None))
@@ -88,15 +111,10 @@ async def test_records_are_named_derived_and_move_last_used_at(
         assert session.get(Key, key_id).last_used_at == int((NOW - 1) * 1000)  # type: ignore[union-attr]
 
 
-async def test_nothing_is_acknowledged_before_it_is_stored(
-    redis_url: str, sessions: sessionmaker[Session], prefix: str
-) -> None:
-    seeded = seed_app(sessions)
-    store = AnalyticsStore(None)
-    collector = Collector(redis_url, prefix, store, sessions, retention_ms=DAY_MS)
-    shipper = Shipper(redis_url, stream_name(prefix, GATEWAY), bound=100)
-    shipper.add(gateway_record(seeded, NOW, "key_missing", None))
-    await shipper.flush()
+async def test_nothing_is_acknowledged_before_it_is_stored(pipeline: Pipeline) -> None:
+    store, collector = pipeline.store, pipeline.collector
+    pipeline.shipper.add(gateway_record(pipeline.seeded, NOW, "key_missing", None))
+    await pipeline.shipper.flush()
 
     appended = store.append
 
@@ -108,47 +126,34 @@ async def test_nothing_is_acknowledged_before_it_is_stored(
         collector.step(block_ms=100)
     store.append = appended  # type: ignore[method-assign]
     assert collector.step(block_ms=100) == 1  # re-read from the pending entries
-    assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(1,)]
+    assert pipeline.count() == 1
 
 
 async def test_a_malformed_batch_is_dropped_and_the_next_one_stored(
-    redis_url: str, sessions: sessionmaker[Session], prefix: str
+    pipeline: Pipeline, redis_url: str, prefix: str
 ) -> None:
-    seeded = seed_app(sessions)
-    store = AnalyticsStore(None)
-    collector = Collector(redis_url, prefix, store, sessions, retention_ms=DAY_MS)
     client = redis.Redis.from_url(redis_url)
     client.xadd(stream_name(prefix, GATEWAY), {FIELD: b"not json"})
     client.xadd(stream_name(prefix, GATEWAY), {FIELD: b'[["too", "short"]]'})
     client.close()
-    shipper = Shipper(redis_url, stream_name(prefix, GATEWAY), bound=100)
-    shipper.add(gateway_record(seeded, NOW, "allowed", None))
-    await shipper.flush()
-    collector.step(block_ms=100)
-    collector.step(block_ms=10)
-    assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(1,)]
+    pipeline.shipper.add(gateway_record(pipeline.seeded, NOW, "allowed", None))
+    await pipeline.shipper.flush()
+    pipeline.collector.step(block_ms=100)
+    assert pipeline.count() == 1
 
 
-async def test_rows_past_the_retention_are_forgotten_once_an_hour(
-    redis_url: str, sessions: sessionmaker[Session], prefix: str
-) -> None:
-    seeded = seed_app(sessions)
-    store = AnalyticsStore(None)
-    clock = [NOW]
-    collector = Collector(
-        redis_url, prefix, store, sessions, retention_ms=DAY_MS, clock=lambda: clock[0]
-    )
-    shipper = Shipper(redis_url, stream_name(prefix, GATEWAY), bound=100)
+async def test_rows_past_the_retention_are_forgotten_once_an_hour(pipeline: Pipeline) -> None:
+    seeded, collector, shipper = pipeline.seeded, pipeline.collector, pipeline.shipper
     shipper.add(gateway_record(seeded, NOW - 2 * 86_400, "allowed", None))
     shipper.add(gateway_record(seeded, NOW, "allowed", None))
     await shipper.flush()
     collector.step(block_ms=100)
-    assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(1,)]
+    assert pipeline.count() == 1
 
     shipper.add(gateway_record(seeded, NOW - 2 * 86_400, "allowed", None))
     await shipper.flush()
     collector.step(block_ms=100)  # within the hour: kept for now
-    assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(2,)]
-    clock[0] += 3600
+    assert pipeline.count() == 2
+    pipeline.clock[0] += 3600
     collector.step(block_ms=10)
-    assert store.read("SELECT count(*) FROM gateway_requests")[1] == [(1,)]
+    assert pipeline.count() == 1
