@@ -11,6 +11,7 @@ at most once per LAST_USED_SECONDS per key. Rows older than the retention go onc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -91,7 +92,7 @@ class Collector:
         try:
             while True:
                 try:
-                    await asyncio.to_thread(self.step)
+                    await self._step_to_the_end()
                 except (redis.RedisError, OSError) as error:
                     log.warning("request log not collected, retrying: %s", error)
                     self._ready = False
@@ -103,6 +104,17 @@ class Collector:
                     await asyncio.sleep(RETRY_SECONDS)
         finally:
             self._client.close()
+
+    async def _step_to_the_end(self) -> None:
+        """One step in a thread; cancelled, it still waits for that step (at most BLOCK_MS
+        and one append), so the store is never closed under a running statement."""
+        step = asyncio.ensure_future(asyncio.to_thread(self.step))
+        try:
+            await asyncio.shield(step)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await step
+            raise
 
     def step(self, block_ms: int = BLOCK_MS) -> int:
         """One read of every stream (pending entries first after a restart); the number of
