@@ -15,6 +15,7 @@ import pytest
 from unkey.py import Unkey
 
 from tests.api.conftest import ROOT_KEY, RunningApi, api_settings, assert_error, serve
+from tests.request_log import forget_streams
 
 WAIT_SECONDS = 20.0
 
@@ -28,6 +29,7 @@ def running(
     stream = f"analytics-test-{secrets.token_hex(4)}"
     with serve(settings.model_copy(update={"analytics_stream": stream})) as api:
         yield api
+    forget_streams(settings.redis_url, stream)
 
 
 @pytest.fixture

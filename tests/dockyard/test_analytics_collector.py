@@ -13,11 +13,12 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.analytics.collector import Collector
-from dockyard.analytics.records import GATEWAY, KINDS, stream_name
+from dockyard.analytics.records import GATEWAY, stream_name
 from dockyard.analytics.shipper import FIELD, Shipper
 from dockyard.analytics.store import AnalyticsStore
 from dockyard.ids import new_id
 from dockyard.keyspaces import Key, Keyspace
+from tests.request_log import forget_streams
 from tests.seed import Seeded, seed_app
 
 DAY_MS = 86_400_000
@@ -28,9 +29,7 @@ NOW = 1_800_000_000.0  # seconds
 def prefix(redis_url: str) -> Iterator[str]:
     name = f"collector-test-{secrets.token_hex(4)}"
     yield name
-    client = redis.Redis.from_url(redis_url)
-    client.delete(*(stream_name(name, kind) for kind in KINDS))
-    client.close()
+    forget_streams(redis_url, name)
 
 
 @dataclass

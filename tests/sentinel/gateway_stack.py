@@ -32,6 +32,7 @@ from dockyard.settings import Settings
 from sentinel.edge import RegionEdge
 from sentinel.supervisor import Supervisor
 from tests.api.conftest import ROOT_KEY, serve
+from tests.request_log import forget_streams
 from tests.seed import Seeded, seed_app
 
 
@@ -221,6 +222,7 @@ async def gateway_stack(
             with contextlib.suppress(asyncio.CancelledError):
                 await running
             engine.dispose()
+            forget_streams(redis_url, settings.analytics_stream)
 
 
 def keyspace_with_key(unkey: Unkey, **key: Any) -> tuple[str, str, str]:
