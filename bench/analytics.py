@@ -72,7 +72,7 @@ GENERATE = """
 INSERT INTO gateway_requests SELECT
     $start + i * $span // $rows, 'ws_bench', 'proj_bench', 'app_bench', 'env_' || (i % 5),
     'dep_' || (i % 5), 'local', CASE WHEN i % 10 = 0 THEN 'POST' ELSE 'GET' END,
-    'api.example.com', '/orders/' || (i % 100),
+    'api.example.com', '/orders/' || (i % 100), '/orders/{id}',
     CASE WHEN i % 50 = 0 THEN 429 WHEN i % 20 = 0 THEN 401 ELSE 200 END,
     0.3 + (i % 1000) / 100.0,
     CASE WHEN i % 50 = 0 THEN 'rate_limited' WHEN i % 20 = 0 THEN 'key_missing'

@@ -22,6 +22,7 @@ import redis
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from dockyard.analytics.paths import path_template
 from dockyard.analytics.records import (
     GATEWAY,
     GATEWAY_REQUESTS,
@@ -192,7 +193,8 @@ class Collector:
             workspace_id, project_id, app_id = self._owners.get(environment_id, (None,) * 3)
             requests.append(
                 (at, workspace_id, project_id, app_id, environment_id, deployment_id, region,
-                 method, host, path, status, latency, outcome, key_id, identity_id, external_id)
+                 method, host, path, path_template(path), status, latency, outcome, key_id,
+                 identity_id, external_id)
             )  # fmt: skip
             if key_id:
                 verifications.append(

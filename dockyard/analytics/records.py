@@ -75,6 +75,7 @@ GATEWAY_REQUESTS = Table(
         ("method", "VARCHAR"),
         ("host", "VARCHAR"),
         ("path", "VARCHAR"),
+        ("path_template", "VARCHAR"),  # the path with its ids as {id}: group by this
         ("response_status", "INTEGER"),
         ("latency", "DOUBLE"),
         ("outcome", "VARCHAR"),

@@ -49,16 +49,21 @@ class AnalyticsStore:
         for table in TABLES:
             columns = ", ".join(f'"{name}" {kind}' for name, kind in table.columns)
             self._db.execute(f"CREATE TABLE IF NOT EXISTS {table.name} ({columns})")
+            for name, kind in table.columns:  # a column added since the file was made
+                self._db.execute(
+                    f'ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS "{name}" {kind}'
+                )
 
     def append(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
         """Append rows (tuples in the table's column order), as one columnar insert."""
         if not rows:
             return
         columns = [list(column) for column in zip(*rows, strict=True)]
+        names = ", ".join(f'"{name}"' for name in table.column_names)
         unnest = ", ".join(f"UNNEST($c{i})" for i in range(len(table.columns)))
         params = {f"c{i}": column for i, column in enumerate(columns)}
         with self._write:
-            self._db.execute(f"INSERT INTO {table.name} SELECT {unnest}", params)
+            self._db.execute(f"INSERT INTO {table.name} ({names}) SELECT {unnest}", params)
 
     def forget_before(self, time_ms: int) -> int:
         """Delete every row older than `time_ms`; returns how many went."""

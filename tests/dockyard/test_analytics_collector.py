@@ -77,7 +77,7 @@ def make_key(sessions: sessionmaker[Session], seeded: Seeded) -> str:
 
 def gateway_record(seeded: Seeded, at: float, outcome: str, key_id: str | None) -> tuple:
     status = {"allowed": 200, "key_missing": 401, "rate_limited": 429}[outcome]
-    return (at, seeded.production.id, "dep_1", "local", "GET", "shop.localhost", "/orders",
+    return (at, seeded.production.id, "dep_1", "local", "GET", "shop.localhost", "/orders/7",
             status, 0.0042, outcome, key_id, "ks_1" if key_id else None, None, None)  # fmt: skip
 
 
@@ -95,14 +95,14 @@ async def test_records_are_named_derived_and_move_last_used_at(
 
     assert collector.step(block_ms=100) == 3
     _, rows = store.read(
-        "SELECT time, workspace_id, project_id, app_id, outcome, latency, key_id "
+        "SELECT time, workspace_id, project_id, app_id, path_template, outcome, latency, key_id "
         "FROM gateway_requests ORDER BY time"
     )
     owner = (seeded.workspace.id, seeded.project.id, seeded.app.id)
     assert rows == [
-        (int((NOW - 2) * 1000), *owner, "allowed", 4.2, key_id),
-        (int((NOW - 1) * 1000), *owner, "rate_limited", 4.2, key_id),
-        (int(NOW * 1000), *owner, "key_missing", 4.2, None),
+        (int((NOW - 2) * 1000), *owner, "/orders/{id}", "allowed", 4.2, key_id),
+        (int((NOW - 1) * 1000), *owner, "/orders/{id}", "rate_limited", 4.2, key_id),
+        (int(NOW * 1000), *owner, "/orders/{id}", "key_missing", 4.2, None),
     ]
     _, verifications = store.read("SELECT key_id, outcome FROM key_verifications ORDER BY time")
     assert verifications == [(key_id, "VALID"), (key_id, "RATE_LIMITED")]

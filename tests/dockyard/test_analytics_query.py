@@ -4,9 +4,12 @@ The store runs the generated SQL, so a query that passes here also reads real ro
 from __future__ import annotations
 
 from datetime import UTC
+from pathlib import Path
 
+import duckdb
 import pytest
 
+from dockyard.analytics.paths import path_template
 from dockyard.analytics.query import DEFAULT_LIMIT, Scope, check
 from dockyard.analytics.records import GATEWAY_REQUESTS, KEY_VERIFICATIONS
 from dockyard.analytics.store import AnalyticsStore
@@ -19,7 +22,7 @@ HOUR = 3_600_000
 def row(at: int, workspace: str = "ws_1", project: str = "proj_1", status: int = 200) -> tuple:
     outcome = "allowed" if status < 400 else "key_missing"
     return (at, workspace, project, "app_1", "env_1", "dep_1", "local", "GET", "h", "/orders",
-            status, 1.5, outcome, None, None, None)  # fmt: skip
+            "/orders", status, 1.5, outcome, None, None, None)  # fmt: skip
 
 
 @pytest.fixture
@@ -160,3 +163,27 @@ def test_retention_forgets_old_rows(store: AnalyticsStore) -> None:
         Scope("ws_1", "key_space_id"),
     )
     assert store.read(checked.sql)[1] == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("path", "template"),
+    [
+        ("/orders/7", "/orders/{id}"),
+        ("/orders/3f9c2b7a-1111-4222-8333-444455556666/items/12", "/orders/{id}/items/{id}"),
+        ("/keys/key_2Xb9aQ3mN7pL", "/keys/{id}"),
+        ("/v1/users/me", "/v1/users/me"),
+        ("/api/user_settings", "/api/user_settings"),
+        ("/blog/a-post-title-of-many-words", "/blog/a-post-title-of-many-words"),
+    ],
+)
+def test_path_templates(path: str, template: str) -> None:
+    assert path_template(path) == template
+
+
+def test_a_store_made_before_a_column_existed_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as old:
+        old.execute("CREATE TABLE gateway_requests (time BIGINT, workspace_id VARCHAR)")
+    store = AnalyticsStore(path)
+    store.append(GATEWAY_REQUESTS, [row(NOW)])
+    assert store.read("SELECT path_template FROM gateway_requests")[1] == [("/orders",)]
