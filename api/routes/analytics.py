@@ -65,8 +65,9 @@ OPERATIONS = (
         "getGatewayRequests", GATEWAY_REQUESTS, "project", "read_gateway_requests",
         "project_id", "project",
         "Requests the gateway answered: time, environment, deployment, region, method, "
-        "path, response_status, latency (ms), outcome (`allowed`, or the edge's error code "
-        "such as `key_missing` or `rate_limited`), and the key and identity it verified.",
+        "path, path_template, response_status, latency (ms), outcome (`allowed`, or the "
+        "edge's error code such as `key_missing` or `rate_limited`), and the key and "
+        "identity it verified.",
     ),
     Operation(
         "getVerifications", KEY_VERIFICATIONS, "api", "read_analytics", "key_space_id", "API",

@@ -5,6 +5,7 @@
     store      the DuckDB database they land in, ordered by time, with retention
     collector  reads the streams, names each record's workspace, appends to the store
                and moves keys' lastUsedAt
+    paths      a request path's template (`/orders/{id}`), to group requests by endpoint
     query      the SQL subset analytics.get* accept, checked and rewritten for the store
     window     the time window a query's `time` conditions ask for, bounded
 
