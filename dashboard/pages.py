@@ -44,13 +44,13 @@ async def root() -> RedirectResponse:
     return RedirectResponse("/dashboard", status_code=307)
 
 
-@router.get("/dashboard/assets/{version}/{name}")
+@router.get("/dashboard/assets/{version}/{name:path}")
 async def versioned_asset(version: str, name: str) -> Response:
     """A file of the page at a version: cached for good when it is the current one."""
     return _asset(name, FOREVER if version == ASSETS.version else "no-cache")
 
 
-@router.get("/dashboard/assets/{name}")
+@router.get("/dashboard/assets/{name:path}")
 async def asset(name: str) -> Response:
     return _asset(name, "no-cache")
 

@@ -97,3 +97,26 @@ def test_a_changed_file_is_a_new_version(tmp_path: Path) -> None:
     found = assets.get("app.js")
     assert found is not None
     assert found.body == b"export const a = 2;\n"
+
+
+async def test_vendored_libraries_are_served_by_their_path(client: httpx.AsyncClient) -> None:
+    await client.get("/dashboard")
+    module = await client.get(f"/dashboard/assets/{ASSETS.version}/vendor/uPlot.esm.js")
+    styles = await client.get(f"/dashboard/assets/{ASSETS.version}/vendor/uPlot.min.css")
+
+    assert module.status_code == 200
+    assert module.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "immutable" in module.headers["cache-control"]
+    assert "export { uPlot as default }" in module.text
+    assert styles.headers["content-type"] == "text/css; charset=utf-8"
+
+
+@pytest.mark.parametrize("name", ["vendor/uPlot.LICENSE", "vendor/../pages.py", "vendor/nope.js"])
+async def test_only_vendored_page_files_are_assets(client: httpx.AsyncClient, name: str) -> None:
+    answer = await client.get(f"/dashboard/assets/{ASSETS.version}/{name}")
+    assert answer.status_code == 404
+
+
+def test_a_vendored_library_keeps_its_license() -> None:
+    vendor = Path(dashboard.__file__).parent / "static" / "vendor"
+    assert "MIT License" in (vendor / "uPlot.LICENSE").read_text()
