@@ -8,6 +8,7 @@
     paths      a request path's template (`/orders/{id}`), to group requests by endpoint
     query      the SQL subset analytics.get* accept, checked and rewritten for the store
     window     the time window a query's `time` conditions ask for, bounded
+    series     fixed time buckets of requests, latency, errors and verifications, for charts
 
 Records leave the hot path as tuples in memory (a full queue drops and counts, it never
 waits); a background task ships them once a second, one XADD per batch. The collector in
