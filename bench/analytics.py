@@ -1,16 +1,17 @@
 """What does the request log cost the gateway, and how fast does it answer a chart?
 
-    python -m bench.analytics [--duration 8] [--connections 64] [--rounds 3] [--rows 1000000]
+    python -m bench.analytics [--duration 8] [--connections 64] [--rounds 5] [--rows 1000000]
 
 Throughput: nginx (Debian package) is the upstream (`return 200`) and the reference proxy;
 two Sentinel replicas of the same environment (keyauth + a rate limit, as bench.sentinel)
 run side by side, one with the request log off (DOCKYARD_REQUEST_LOG=false) and one with
 it on, shipping to a Redis stream of this run. wrk drives nginx and each replica in turn
-for `--rounds` alternating rounds; each path's median requests/s is judged, and every
-round is printed. The overhead is 1 - (requests/s logged / requests/s unlogged): what
-logging costs the replica itself. The collector (dockyard.analytics, as the API runs it)
-then drains the stream into a store, timed: the logged requests per second one
-collector keeps up with, work the API process does and the replica does not.
+for `--rounds` alternating rounds, and every round is printed. The overhead is 1 - the
+median over the rounds of (requests/s logged / requests/s unlogged), each ratio from the
+two runs of one round: what logging costs the replica itself. The collector
+(dockyard.analytics, as the API runs it) then drains the stream into a store, timed: the
+logged requests per second one collector keeps up with, work the API process does and
+the replica does not.
 
 Query: `--rows` logged requests spread over the last hour are appended to a file-backed
 store (plus the same number a day earlier, which the window must skip), then a one-hour
@@ -114,15 +115,18 @@ def drain(collector: Collector) -> tuple[int, float]:
     return stored, time.perf_counter() - started
 
 
-def median_rps(runs: list[dict[str, str]]) -> float:
-    return statistics.median(float(result["rps"]) for result in runs)
+def paired_overhead(off: list[dict[str, str]], on: list[dict[str, str]]) -> float:
+    """1 - the median of each round's logged / unlogged requests/s: the two runs of a
+    round are seconds apart, so the machine's drift (other processes, turbo) cancels."""
+    ratios = [float(b["rps"]) / float(a["rps"]) for a, b in zip(off, on, strict=True)]
+    return 1 - statistics.median(ratios)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     load_before = " ".join(f"{load:.2f}" for load in os.getloadavg())
@@ -187,9 +191,10 @@ def main() -> None:
     print_rounds(
         rounds, duration=args.duration, connections=args.connections, load_before=load_before
     )
-    _, off, on = (median_rps(runs_of) for runs_of in rounds.values())
-    overhead = 1 - on / off
-    print(f"\nmedian requests/s: log off {off:.0f}, log on {on:.0f}")
+    _, off, on = rounds.values()
+    overhead = paired_overhead(off, on)
+    ratios = (float(b["rps"]) / float(a["rps"]) for a, b in zip(off, on, strict=True))
+    print("\nlogged / unlogged requests/s, per round: " + ", ".join(f"{r:.3f}" for r in ratios))
     print(
         f"collector: {collected:,} logged requests stored in {drain_seconds:.1f} s "
         f"({collected / max(drain_seconds, 1e-9):,.0f}/s); in the store: {logged_rows:,}"
