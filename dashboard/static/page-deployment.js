@@ -8,6 +8,7 @@ import { actionButtons, age, orderedDomains, redeploy, runAction, source, took, 
 import { FINAL, badge, domainLink, failure, icon, kindBadge, loading, notice, statusBadge, workflowUrl } from "./ui.js";
 import { policyText, ruleOf } from "./policies.js";
 import { followRuntimeLog, runtimeLogCard } from "./runtime-log.js";
+import { mountTraffic } from "./charts.js";
 
 export const name = "deployment";
 
@@ -136,6 +137,7 @@ export async function mount(host, params, ctx) {
       <div class="card log-card"><div class="card-head"><div><h2>Build log</h2><p data-log-note>Output of the image build, as it happens.</p></div><span class="log-head-status" data-log-status></span></div>
         <div class="log" data-log></div></div>
     </div>
+    <div data-traffic-slot></div>
     ${runtimeLogCard()}
     <div data-details></div>${policies}`,
   );
@@ -150,6 +152,7 @@ export async function mount(host, params, ctx) {
   ctx.ready(host);
   followLog(host, d, ctx);
   followRuntimeLog(host, () => d, ctx);
+  mountTraffic(host.querySelector("[data-traffic-slot]"), ctx, { deploymentId: d.id });
 
   // Every second while it rolls out; every few seconds after, as actions change it too.
   let tick = 0;

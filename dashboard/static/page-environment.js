@@ -4,6 +4,7 @@
 import { data } from "./api.js";
 import { html, render } from "./html.js";
 import { actionButtons, age, deployForm, liveOf, orderedDomains, redeploy, runAction, source, took, trigger } from "./deploy.js";
+import { mountTraffic } from "./charts.js";
 import { FINAL, badge, domainLink, empty, failure, icon, kindBadge, loading, statusBadge } from "./ui.js";
 import * as domains from "./env-domains.js";
 import * as settings from "./env-settings.js";
@@ -144,15 +145,20 @@ async function mountDeployments(body, params, state, ctx) {
     });
     state.deployments = page;
   };
-  const draw = () =>
-    render(body, html`${liveCard(state)}<div class="section-title"><h2>Deployments</h2><span class="muted">${state.deployments.length ? `${state.deployments.length} most recent` : ""}</span></div>${table(state)}`);
+  // The traffic card keeps its own slot: redrawing the deployments leaves its charts be.
+  const draw = () => {
+    render(body.querySelector("[data-live-slot]"), liveCard(state));
+    render(body.querySelector("[data-list-slot]"), html`<div class="section-title"><h2>Deployments</h2><span class="muted">${state.deployments.length ? `${state.deployments.length} most recent` : ""}</span></div>${table(state)}`);
+  };
   try {
     await load();
   } catch (error) {
     render(body, failure(error, "Deployments"));
     return;
   }
+  render(body, html`<div data-live-slot></div><div data-traffic-slot></div><div data-list-slot></div>`);
   draw();
+  mountTraffic(body.querySelector("[data-traffic-slot]"), ctx, { project: params.project, app: params.app, environment: params.environment });
   state.redraw = async () => {
     await load();
     draw();

@@ -5,6 +5,7 @@ import { all, data } from "./api.js";
 import { ago, html, number, render } from "./html.js";
 import { busy, confirmAction, field, modal } from "./forms.js";
 import { badge, copyButton, empty, failure, icon, loading, toast } from "./ui.js";
+import { mountVerifications } from "./charts.js";
 
 export const name = "keyspace";
 
@@ -57,7 +58,6 @@ function row(key) {
 
 export async function mount(host, params, ctx) {
   const state = { keyspace: null, keys: [] };
-  render(host, html`${head(params, null, null)}<div class="card">${loading()}</div>`);
   const draw = async () => {
     let body;
     try {
@@ -77,9 +77,12 @@ export async function mount(host, params, ctx) {
     } catch (error) {
       body = failure(error, "Keys");
     }
-    render(host, html`${head(params, state.keyspace, state.keyspace ? state.keys.length : null)}${body}`);
+    render(host.querySelector("[data-keys-slot]"), html`${head(params, state.keyspace, state.keyspace ? state.keys.length : null)}${body}`);
   };
+  // The verifications card keeps its own slot: redrawing the keys leaves its chart be.
+  render(host, html`<div data-keys-slot>${head(params, null, null)}<div class="card">${loading()}</div></div><div data-verifications-slot></div>`);
   await draw();
+  if (state.keyspace) mountVerifications(host.querySelector("[data-verifications-slot]"), ctx, params.keyspace);
   ctx.ready(host);
 
   host.addEventListener("click", async (event) => {

@@ -9,6 +9,7 @@ to look at, and a screenshot of the moment it failed.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwr
 
 from tests.dashboard.demo import Demo, seed
 from tests.e2e.conftest import Dockyard, start_dockyard
+from tests.request_log import forget_streams
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -50,8 +52,13 @@ def dockyard(
 ) -> Iterator[Dockyard]:
     home = tmp_path_factory.mktemp("dashboard-home")
     clone_url = f"file://{git_repos}/{{repository}}.git"
-    with start_dockyard(home, redis_url, git_clone_url=clone_url) as running:
+    # A request log of its own: the charts' tests count what they ship into it.
+    stream = f"dashboard-{secrets.token_hex(4)}"
+    with start_dockyard(
+        home, redis_url, git_clone_url=clone_url, analytics_stream=stream
+    ) as running:
         yield running
+    forget_streams(redis_url, stream)
 
 
 @pytest.fixture(scope="package")
