@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from functools import partial
-from time import perf_counter
+from time import perf_counter_ns
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -56,20 +56,21 @@ class LoggedEdge(Edge):
         if not raw_host or (raw_host[0] in _IP_FIRST and _is_ip(raw_host)):
             await super().__call__(scope, receive, send)
             return
-        started = perf_counter()
+        started = perf_counter_ns()
         answer = Answer(send)
         try:
             await super().__call__(scope, receive, answer)
         finally:
-            # Seconds, as measured; the collector makes milliseconds of both times.
-            latency = perf_counter() - started
+            # Nanoseconds, as measured: integers are cheap to ship (a float's repr in JSON
+            # costs three times an int's); the collector makes milliseconds of both times.
+            latency = perf_counter_ns() - started
             host = normalize_host(raw_host.decode("latin-1"))
             route = self.routes.table.lookup(host)
             principal = scope.get(PRINCIPAL_SLOT)
             who = (self._who.get(principal) or self._learn(principal)) if principal else NOBODY
             self.request_log.add(
                 (
-                    time.time(),
+                    time.time_ns(),
                     self.logged_environment,
                     route.deployment_id if route is not None else None,
                     self.region,

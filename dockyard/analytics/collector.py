@@ -47,6 +47,7 @@ BLOCK_MS = 500
 LAST_USED_SECONDS = 10.0
 RETENTION_CHECK_SECONDS = 3600.0
 RETRY_SECONDS = 1.0
+NS_PER_MS = 1_000_000
 # The edge's outcome for a request whose key was verified, as Unkey names verifications.
 VERIFICATION_OUTCOMES = {
     "allowed": "VALID",
@@ -187,9 +188,9 @@ class Collector:
         self._learn_owners({record[1] for record in records} - self._owners.keys())
         requests, verifications = [], []
         for record in records:
-            seconds, environment_id, deployment_id, region, method, host, path = record[:7]
-            status, took, outcome, key_id, keyspace_id, identity_id, external_id = record[7:14]
-            at, latency = int(seconds * 1000), round(took * 1000, 3)
+            at_ns, environment_id, deployment_id, region, method, host, path = record[:7]
+            status, took_ns, outcome, key_id, keyspace_id, identity_id, external_id = record[7:14]
+            at, latency = at_ns // NS_PER_MS, round(took_ns / NS_PER_MS, 3)
             workspace_id, project_id, app_id = self._owners.get(environment_id, (None,) * 3)
             requests.append(
                 (at, workspace_id, project_id, app_id, environment_id, deployment_id, region,

@@ -2,10 +2,10 @@
 producer ships, and the columns of its table (Unkey's public aliases name the tables).
 
 gateway: what a Sentinel replica answered, one tuple per request:
-    (time s, environment id, deployment id, region, method, host, path, status,
-     latency s, outcome, key id, keyspace id, identity id, external id)
-  Times are seconds as the replica read its clocks (the cheapest on the hot path); the
-  collector stores milliseconds.
+    (time ns, environment id, deployment id, region, method, host, path, status,
+     latency ns, outcome, key id, keyspace id, identity id, external id)
+  Times are integer nanoseconds as the replica read its clocks (the cheapest to read and
+  to ship); the collector stores milliseconds.
   `outcome` is "allowed" when the app answered, else the edge's error code (key_missing,
   rate_limited, ...). The ids are those of the principal a policy verified, or None.
 verifications: one keys.verifyKey answer (and one per gateway request a key was verified

@@ -4,19 +4,19 @@
 loop or any thread. When the queue holds `bound` records the new one is dropped and
 counted (`dropped`), so a stalled Redis costs memory up to the bound and never a wait.
 `run` ships the queue every `interval` seconds, BATCH records per XADD (one stream entry
-carries a whole batch as JSON), and trims the stream to about MAX_ENTRIES entries so a
+carries a whole batch, as MessagePack), and trims the stream to about MAX_ENTRIES entries so a
 stopped collector cannot fill Redis. A batch Redis refuses is dropped and counted too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+import msgpack  # type: ignore[import-untyped]
 import redis
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,15 @@ FIELD = b"r"
 
 
 def encode(batch: Sequence[Sequence[Any]]) -> bytes:
-    return json.dumps(batch, separators=(",", ":")).encode()
+    packed: bytes = msgpack.packb(batch)
+    return packed
 
 
 def decode(payload: bytes) -> list[list[Any]]:
-    records: list[list[Any]] = json.loads(payload)
+    """A batch's records; ValueError when the payload is not one."""
+    records = msgpack.unpackb(payload)
+    if not isinstance(records, list):
+        raise ValueError("a request log batch is a list of records")
     return records
 
 

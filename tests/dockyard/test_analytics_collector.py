@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dockyard.analytics.collector import Collector
 from dockyard.analytics.records import GATEWAY, stream_name
-from dockyard.analytics.shipper import FIELD, Shipper
+from dockyard.analytics.shipper import FIELD, Shipper, encode
 from dockyard.analytics.store import AnalyticsStore
 from dockyard.ids import new_id
 from dockyard.keyspaces import Key, Keyspace
@@ -77,8 +77,10 @@ def make_key(sessions: sessionmaker[Session], seeded: Seeded) -> str:
 
 def gateway_record(seeded: Seeded, at: float, outcome: str, key_id: str | None) -> tuple:
     status = {"allowed": 200, "key_missing": 401, "rate_limited": 429}[outcome]
-    return (at, seeded.production.id, "dep_1", "local", "GET", "shop.localhost", "/orders/7",
-            status, 0.0042, outcome, key_id, "ks_1" if key_id else None, None, None)  # fmt: skip
+    at_ns = round(at * 1000) * 1_000_000
+    keyspace = "ks_1" if key_id else None
+    return (at_ns, seeded.production.id, "dep_1", "local", "GET", "shop.localhost", "/orders/7",
+            status, 4_200_000, outcome, key_id, keyspace, None, None)  # fmt: skip
 
 
 async def test_records_are_named_derived_and_move_last_used_at(
@@ -132,8 +134,8 @@ async def test_a_malformed_batch_is_dropped_and_the_next_one_stored(
     pipeline: Pipeline, redis_url: str, prefix: str
 ) -> None:
     client = redis.Redis.from_url(redis_url)
-    client.xadd(stream_name(prefix, GATEWAY), {FIELD: b"not json"})
-    client.xadd(stream_name(prefix, GATEWAY), {FIELD: b'[["too", "short"]]'})
+    client.xadd(stream_name(prefix, GATEWAY), {FIELD: b"not a batch"})
+    client.xadd(stream_name(prefix, GATEWAY), {FIELD: encode([["too", "short"]])})
     client.close()
     pipeline.shipper.add(gateway_record(pipeline.seeded, NOW, "allowed", None))
     await pipeline.shipper.flush()
