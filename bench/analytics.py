@@ -6,9 +6,13 @@ Throughput: nginx (Debian package) is the upstream (`return 200`) and the refere
 two Sentinel replicas of the same environment (keyauth + a rate limit, as bench.sentinel)
 run side by side, one with the request log off (DOCKYARD_REQUEST_LOG=false) and one with
 it on, shipping to a Redis stream of this run. wrk drives nginx and each replica in turn
-for `--rounds` alternating rounds, and every round is printed. The overhead is 1 - the
-median over the rounds of (requests/s logged / requests/s unlogged), each ratio from the
-two runs of one round: what logging costs the replica itself. The collector
+for `--rounds` alternating rounds, and every round is printed with the CPU time the
+replica spent in it (/proc). The overhead judged is what logging costs a replica's
+throughput: a replica is one process, so its requests/s at saturation is 1 / its CPU per
+request, and overhead = 1 - 1 / (the median over the rounds of logged / unlogged CPU per
+request, both runs of a round seconds apart). On this project's shared 2-core machines
+that figure moves far less with the neighbours' load than requests/s does; the
+requests/s ratios are printed beside it. The collector
 (dockyard.analytics, as the API runs it) then drains the stream into a store, timed: the
 logged requests per second one collector keeps up with, work the API process does and
 the replica does not.
@@ -32,8 +36,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import redis
@@ -41,6 +47,7 @@ import redis
 from bench.edge import (
     HOST,
     Run,
+    Watch,
     alternating_rounds,
     free_port,
     prepare_database,
@@ -57,6 +64,8 @@ from dockyard.analytics.store import AnalyticsStore
 from dockyard.db import make_engine, make_sessionmaker
 
 BARS = {"overhead": 0.10, "query_ms": 1000.0}
+OFF = "replica, request log off"
+ON = "replica, request log on"
 CHART = (
     "SELECT toStartOfMinute(fromUnixTimestamp64Milli(time)) AS minute, outcome, "
     "count() AS total, avg(latency) AS latency, quantile(0.99)(latency) AS p99 "
@@ -115,11 +124,34 @@ def drain(collector: Collector) -> tuple[int, float]:
     return stored, time.perf_counter() - started
 
 
-def paired_overhead(off: list[dict[str, str]], on: list[dict[str, str]]) -> float:
-    """1 - the median of each round's logged / unlogged requests/s: the two runs of a
-    round are seconds apart, so the machine's drift (other processes, turbo) cancels."""
-    ratios = [float(b["rps"]) / float(a["rps"]) for a, b in zip(off, on, strict=True)]
-    return 1 - statistics.median(ratios)
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has spent, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_watch(pids: dict[str, int]) -> Watch:
+    """For alternating_rounds: the CPU the path's process spent in each run."""
+
+    def watch(name: str) -> Callable[[], dict[str, str]]:
+        pid = pids.get(name)
+        if pid is None:
+            return dict
+        before = cpu_seconds(pid)
+        return lambda: {"cpu_s": f"{cpu_seconds(pid) - before:.3f}"}
+
+    return watch
+
+
+def cpu_us(result: dict[str, str], duration: int) -> float:
+    """The process's CPU per request in one run, in microseconds."""
+    return float(result["cpu_s"]) / (float(result["rps"]) * duration) * 1e6
+
+
+def paired(off: list[dict[str, str]], on: list[dict[str, str]], measure: Any) -> list[float]:
+    """Each round's logged / unlogged ratio of `measure`: the two runs of a round are
+    seconds apart, so the machine's drift (other processes, turbo) cancels."""
+    return [measure(b) / measure(a) for a, b in zip(off, on, strict=True)]
 
 
 def main() -> None:
@@ -160,19 +192,25 @@ def main() -> None:
             command = [sys.executable, "-m", "sentinel.replica", "--environment", environment_id,
                        "--port", str(port), "--slot", str(slot)]  # fmt: skip
             log = workdir / f"replica-{slot}.log"
-            stack.enter_context(running(command, env=env, log=log))
+            process = stack.enter_context(running(command, env=env, log=log))
             wait_for(f"http://127.0.0.1:{port}/healthz")
+            pids[OFF if not logged else ON] = process.pid
             return f"http://127.0.0.1:{port}/"
 
         auth = {"Authorization": f"Bearer {key}"}
+        pids: dict[str, int] = {}
         runs = {
             "nginx proxy_pass (reference)": Run(f"http://127.0.0.1:{proxy_port}/"),
-            "replica, request log off": Run(replica(0, logged=False), HOST, auth),
-            "replica, request log on": Run(replica(1, logged=True), HOST, auth),
+            OFF: Run(replica(0, logged=False), HOST, auth),
+            ON: Run(replica(1, logged=True), HOST, auth),
         }
         try:
             rounds = alternating_rounds(
-                runs, rounds=args.rounds, duration=args.duration, connections=args.connections
+                runs,
+                rounds=args.rounds,
+                duration=args.duration,
+                connections=args.connections,
+                watch=cpu_watch(pids),
             )
             time.sleep(2)  # the replica ships its last batch within a second
             collected, drain_seconds = drain(collector)
@@ -191,10 +229,22 @@ def main() -> None:
     print_rounds(
         rounds, duration=args.duration, connections=args.connections, load_before=load_before
     )
-    _, off, on = rounds.values()
-    overhead = paired_overhead(off, on)
-    ratios = (float(b["rps"]) / float(a["rps"]) for a, b in zip(off, on, strict=True))
-    print("\nlogged / unlogged requests/s, per round: " + ", ".join(f"{r:.3f}" for r in ratios))
+    off, on = rounds[OFF], rounds[ON]
+    throughput = paired(off, on, lambda result: float(result["rps"]))
+    cpu = paired(off, on, lambda result: cpu_us(result, args.duration))
+    # A replica is one process on one core: its requests/s at saturation is 1 / its CPU
+    # per request, a figure the neighbours' load moves far less than requests/s itself.
+    overhead = 1 - 1 / statistics.median(cpu)
+    print("\nper round, logged / unlogged:")
+    print("  requests/s       " + "  ".join(f"{ratio:.3f}" for ratio in throughput))
+    print("  CPU per request  " + "  ".join(f"{ratio:.3f}" for ratio in cpu))
+    for name, runs_of in ((OFF, off), (ON, on)):
+        median_us = statistics.median(cpu_us(result, args.duration) for result in runs_of)
+        print(f"{name}: {median_us:.0f} µs of CPU per request (median of the rounds)")
+    print(
+        f"overhead by requests/s: {1 - statistics.median(throughput):.1%}; "
+        f"by CPU per request (judged): {overhead:.1%}"
+    )
     print(
         f"collector: {collected:,} logged requests stored in {drain_seconds:.1f} s "
         f"({collected / max(drain_seconds, 1e-9):,.0f}/s); in the store: {logged_rows:,}"

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -333,27 +334,37 @@ class Run:
     script: Path | None = None
 
 
+Watch = Callable[[str], Callable[[], dict[str, str]]]
+
+
 def alternating_rounds(
-    runs: dict[str, Run], *, rounds: int, duration: int, connections: int
+    runs: dict[str, Run],
+    *,
+    rounds: int,
+    duration: int,
+    connections: int,
+    watch: Watch | None = None,
 ) -> dict[str, list[dict[str, str]]]:
     """A warm-up of each path, then `rounds` rounds of all of them in turn, so every path
-    sees the same machine (its speed moves 2x between days, and within a run)."""
+    sees the same machine (its speed moves 2x between days, and within a run). `watch`,
+    called with a path's name as its run starts, returns what adds to the run's result
+    as it ends (the CPU a process spent, say)."""
     results: dict[str, list[dict[str, str]]] = {name: [] for name in runs}
     for run in runs.values():
         wrk(run.url, duration=1, connections=connections, host=run.host, headers=run.headers,
             script=run.script)  # fmt: skip
     for _ in range(rounds):
         for name, run in runs.items():
-            results[name].append(
-                wrk(
-                    run.url,
-                    duration=duration,
-                    connections=connections,
-                    host=run.host,
-                    headers=run.headers,
-                    script=run.script,
-                )
+            ended = watch(name) if watch is not None else dict
+            result = wrk(
+                run.url,
+                duration=duration,
+                connections=connections,
+                host=run.host,
+                headers=run.headers,
+                script=run.script,
             )
+            results[name].append(result | ended())
     return results
 
 
