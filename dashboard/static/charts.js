@@ -55,22 +55,26 @@ function stat(key, label, value) {
   return html`<div data-stat="${key}"><dt>${label}</dt><dd>${value}</dd></div>`;
 }
 
-// One uPlot chart in `box`, as wide as the box, redrawn at the box's width when it changes.
-function plot(box, times, series, { yFormat = (v) => String(v), spanGaps = false } = {}) {
+// One uPlot chart in `box`, as wide as the box: lines, or with `stacked` bars whose series
+// are running totals, drawn tallest first so each outcome shows as its own band.
+function plot(box, times, series, { yFormat = (v) => String(v), spanGaps = false, stacked = false } = {}) {
+  const bars = stacked ? uPlot.paths.bars({ size: [0.7, 24] }) : null;
+  const line = ({ label, color }) => ({ label, stroke: color, width: 1.5, fill: `${color}14`, spanGaps, points: { show: false } });
+  const bar = ({ label, color }) => ({ label, stroke: color, fill: color, width: 0, paths: bars, points: { show: false } });
+  if (stacked) {
+    const running = times.map(() => 0);
+    series = series.map((s) => ({ ...s, values: s.values.map((v, i) => (running[i] += v)) })).reverse();
+  }
   const options = {
     width: Math.max(box.clientWidth, 200),
     height: HEIGHT,
     cursor: { drag: { x: false, y: false } },
-    legend: { show: true, live: false },
+    legend: { show: !stacked, live: false },
     scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(max, min, 0) * 1.1 || 1] } },
     axes: [{ stroke: "#71717a", grid: { stroke: "#f0f0f2" } }, { stroke: "#71717a", grid: { stroke: "#f0f0f2" }, size: 64, values: (_u, ticks) => ticks.map(yFormat) }],
-    series: [{}, ...series.map(({ label, color }) => ({ label, stroke: color, width: 1.5, fill: `${color}14`, spanGaps, points: { show: false } }))],
+    series: [{}, ...series.map(stacked ? bar : line)],
   };
-  const chart = new uPlot(options, [times.map((t) => t / 1000), ...series.map((s) => s.values)], box);
-  new ResizeObserver(() => {
-    if (box.isConnected && box.clientWidth) chart.setSize({ width: box.clientWidth, height: HEIGHT });
-  }).observe(box);
-  return chart;
+  return new uPlot(options, [times.map((t) => t / 1000), ...series.map((s) => s.values)], box);
 }
 
 function trafficBody(body, found, span) {
@@ -96,16 +100,18 @@ function trafficBody(body, found, span) {
       </div>`,
   );
   const at = (name) => body.querySelector(`[data-chart="${name}"]`);
-  plot(at("requests"), found.times, [{ label: "req/s", color: COLORS.requests, values: found.requestsPerSecond }], { yFormat: rate });
-  plot(at("latency"), found.times, [
-    { label: "p50", color: COLORS.p50, values: found.p50Ms },
-    { label: "p99", color: COLORS.p99, values: found.p99Ms },
-  ], { yFormat: (v) => `${v} ms`, spanGaps: true });
   const share = (values) => values.map((v) => (v === null ? null : v * 100));
-  plot(at("errors"), found.times, [
-    { label: "5xx", color: COLORS.server, values: share(found.errorRate) },
-    { label: "4xx", color: COLORS.client, values: share(found.clientErrorRate) },
-  ], { yFormat: (v) => `${v}%`, spanGaps: true });
+  return [
+    plot(at("requests"), found.times, [{ label: "req/s", color: COLORS.requests, values: found.requestsPerSecond }], { yFormat: rate }),
+    plot(at("latency"), found.times, [
+      { label: "p50", color: COLORS.p50, values: found.p50Ms },
+      { label: "p99", color: COLORS.p99, values: found.p99Ms },
+    ], { yFormat: (v) => `${v} ms`, spanGaps: true }),
+    plot(at("errors"), found.times, [
+      { label: "5xx", color: COLORS.server, values: share(found.errorRate) },
+      { label: "4xx", color: COLORS.client, values: share(found.clientErrorRate) },
+    ], { yFormat: (v) => `${v}%`, spanGaps: true }),
+  ];
 }
 
 function verificationsBody(body, found, span) {
@@ -123,12 +129,13 @@ function verificationsBody(body, found, span) {
       <div data-chart="verifications"></div>`,
   );
   body.querySelectorAll("[data-color]").forEach((swatch) => (swatch.style.background = swatch.dataset.color));
-  plot(
+  const chart = plot(
     body.querySelector('[data-chart="verifications"]'),
     found.times,
     found.outcomes.map((o, i) => ({ label: o.outcome, color: color(o.outcome, i), values: o.counts })),
-    { yFormat: (v) => number(v) },
+    { yFormat: (v) => number(v), stacked: true },
   );
+  return [chart];
 }
 
 // Mounts a chart card into `slot`: reads `read(span)`, draws it with `draw`, and again on
@@ -139,17 +146,29 @@ function mountCard(slot, ctx, markup, read, draw) {
   const host = slot.firstElementChild;
   const body = host.querySelector("[data-chart-body]");
   let chosen = WINDOWS[0][0];
+  // The charts drawn now: destroyed when the next ones replace them, sized with the card.
+  let charts = [];
+  new ResizeObserver(() => {
+    for (const chart of charts) {
+      const width = chart.root.parentElement.clientWidth;
+      if (width && width !== chart.width) chart.setSize({ width, height: HEIGHT });
+    }
+  }).observe(body);
   const load = async () => {
     const asked = chosen;
     let found;
     try {
       found = await read(asked);
     } catch (error) {
-      if (asked === chosen) render(body, failure(error, "Charts"));
+      if (asked !== chosen) return;
+      charts.forEach((chart) => chart.destroy());
+      charts = [];
+      render(body, failure(error, "Charts"));
       return;
     }
     if (asked !== chosen || ctx.signal.aborted) return;
-    draw(body, found, WINDOWS.find(([value]) => value === asked)[2]);
+    charts.forEach((chart) => chart.destroy());
+    charts = draw(body, found, WINDOWS.find(([value]) => value === asked)[2]) || [];
     host.dataset.drawn = asked;
   };
   host.addEventListener("change", (event) => {

@@ -35,11 +35,12 @@ class Seeded:
 
 
 def gateway_record(
-    environment_id: str, deployment_id: str, ago_s: float, status: int, ms: float
+    environment_id: str, deployment_id: str, ago_s: int, status: int, ms: int
 ) -> list[Any]:
+    """As dockyard.analytics.records says a replica ships one: times in nanoseconds."""
     return [
-        time.time() - ago_s, environment_id, deployment_id, "local", "GET",
-        "charts.localhost", "/orders/42", status, ms / 1000,
+        time.time_ns() - ago_s * 1_000_000_000, environment_id, deployment_id, "local", "GET",
+        "charts.localhost", "/orders/42", status, ms * 1_000_000,
         "allowed" if status < 500 else "upstream_error", None, None, None, None,
     ]  # fmt: skip
 
@@ -78,7 +79,7 @@ def eventually(get: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
 
 @pytest.fixture(scope="module")
 def seeded(dockyard: Dockyard, demo: Demo) -> Seeded:
-    """An environment of its own with 200 requests in the last ten minutes: 170 answered
+    """An environment of its own with 200 requests over the last hour: 170 answered
     200 in 12 ms, 20 answered 404 in 30 ms, 10 answered 503 in 480 ms. demo.first (on
     standby) answered 30 in 25 ms. A keyspace of its own got 5 VALID and 3 RATE_LIMITED
     verifications, from keys.verifyKey."""
@@ -90,13 +91,13 @@ def seeded(dockyard: Dockyard, demo: Demo) -> Seeded:
     environment_id = created["id"]
     fake_deployment = f"d_seed{secrets.token_hex(4)}"
     records = [
-        gateway_record(environment_id, fake_deployment, 30 + i * 3, 200, 12) for i in range(170)
+        gateway_record(environment_id, fake_deployment, 30 + i * 19, 200, 12) for i in range(170)
     ]
     records += [
-        gateway_record(environment_id, fake_deployment, 40 + i * 5, 404, 30) for i in range(20)
+        gateway_record(environment_id, fake_deployment, 40 + i * 150, 404, 30) for i in range(20)
     ]
     records += [
-        gateway_record(environment_id, fake_deployment, 50 + i * 7, 503, 480) for i in range(10)
+        gateway_record(environment_id, fake_deployment, 50 + i * 300, 503, 480) for i in range(10)
     ]
     production = call(
         dockyard,
@@ -178,6 +179,12 @@ def test_a_deployment_shows_the_requests_it_answered(
     expect(stat(page, "traffic", "p99")).to_have_text("25 ms")
     expect(stat(page, "traffic", "errors")).to_have_text("0.0%")
 
+    # A narrower window lays the charts out in one column, each as wide as its place.
+    canvas = "document.querySelector('[data-traffic] [data-chart=requests] canvas')"
+    before = page.evaluate(f"{canvas}.clientWidth")
+    page.set_viewport_size({"width": 900, "height": 900})
+    page.wait_for_function(f"w => {canvas}.clientWidth !== w", arg=before)
+
 
 def test_a_quiet_environment_says_so(page: Page, dockyard: Dockyard, demo: Demo) -> None:
     call(
@@ -247,18 +254,30 @@ def test_a_bad_window_is_a_400_that_names_it(
     assert "1h" in error["detail"] or location == "body.start"
 
 
-def test_charts_take_the_gateway_requests_right(dockyard: Dockyard, demo: Demo) -> None:
+@pytest.mark.parametrize(
+    ("name", "body", "status", "words"),
+    [
+        ("deploymentTraffic", {"deploymentId": "first"}, 403, "read_gateway_requests"),
+        ("keyspaceVerifications", {"apiId": "keyspace"}, 403, "read_analytics"),
+        ("deploymentTraffic", {"deploymentId": "d_nosuchdeployment"}, 404, "does not exist"),
+    ],
+    ids=["traffic-right", "verifications-right", "unknown-deployment"],
+)
+def test_charts_take_the_rights_their_analytics_take(
+    dockyard: Dockyard, demo: Demo, name: str, body: dict[str, str], status: int, words: str
+) -> None:
     key = call(
         dockyard,
         "rootKeys.createKey",
         {"name": "charts", "permissions": ["project.*.read_project"]},
     )["key"]
+    ids = {"first": demo.first, "keyspace": demo.keyspace}
     answer = httpx.post(
-        f"{dockyard.settings.api_url}/dashboard/api/deploymentTraffic",
-        json={"deploymentId": demo.first},
-        headers={"Authorization": f"Bearer {key}"},
+        f"{dockyard.settings.api_url}/dashboard/api/{name}",
+        json={field: ids.get(value, value) for field, value in body.items()},
+        headers={"Authorization": f"Bearer {key if status == 403 else dockyard.root_key}"},
         timeout=10,
     )
 
-    assert answer.status_code == 403
-    assert "read_gateway_requests" in answer.json()["error"]["detail"]
+    assert answer.status_code == status
+    assert words in answer.json()["error"]["detail"]
