@@ -17,6 +17,7 @@ from api.deps import Services
 from api.dns import Resolver, SystemResolver
 from api.domain_verification import Verifier
 from api.errors import install_error_handlers
+from api.metrics import install_metrics
 from api.routes import (
     analytics,
     apis,
@@ -124,6 +125,7 @@ def create_app(settings: Settings, *, resolver: Resolver | None = None) -> FastA
     # GitHub's deliveries are bounded by the webhook itself, at GitHub's own limit.
     app.add_middleware(BodyLimit, exempt=(webhooks.PATH,))
     install_error_handlers(app)
+    install_metrics(app)
     for router in ROUTERS:
         app.include_router(router)
     return app
