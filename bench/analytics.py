@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shutil
 import statistics
 import sys
 import tempfile
@@ -57,6 +56,7 @@ from bench.edge import (
     wait_for,
 )
 from bench.sentinel import REDIS_URL, add_gateway
+from bench.stack import require_tools
 from dockyard.analytics.collector import Collector
 from dockyard.analytics.query import Scope, check
 from dockyard.analytics.records import GATEWAY_REQUESTS, KINDS, stream_name
@@ -162,9 +162,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     load_before = " ".join(f"{load:.2f}" for load in os.getloadavg())
-    for tool in ("wrk", "nginx"):
-        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
-            sys.exit(f"{tool} is missing: apt-get install -y {tool}")
+    require_tools("wrk", "nginx")
     prefix = f"bench-analytics-{secrets.token_hex(4)}"
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         workdir = Path(tmp)

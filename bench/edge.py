@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bench.stack import require_tools
 from dockyard.bootstrap import ensure_workspace
 from dockyard.cli.dev import private_edge_ports
 from dockyard.db import make_engine, make_sessionmaker, migrate
@@ -415,9 +416,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    for tool in ("wrk", "nginx"):
-        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
-            sys.exit(f"{tool} is missing: apt-get install -y {tool}")
+    require_tools("wrk", "nginx")
     load_before = " ".join(f"{load:.2f}" for load in os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         workdir = Path(tmp)

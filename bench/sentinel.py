@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -48,6 +47,7 @@ from bench.edge import (
     start_upstream,
     wait_for,
 )
+from bench.stack import require_tools
 from dockyard import key_events
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.ids import new_id
@@ -140,9 +140,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     load_before = " ".join(f"{load:.2f}" for load in os.getloadavg())
-    for tool in ("wrk", "nginx"):
-        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
-            sys.exit(f"{tool} is missing: apt-get install -y {tool}")
+    require_tools("wrk", "nginx")
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         upstream_port, proxy_port = free_port(), free_port()

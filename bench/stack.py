@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,3 +25,10 @@ def own_settings(home: Path, label: str, **extra: Any) -> Settings:
         task_queue_prefix=f"{label}-{secrets.token_hex(3)}",
         **extra,
     )
+
+
+def require_tools(*tools: str) -> None:
+    """Exit with the install command when a tool the benchmark runs is missing."""
+    for tool in tools:
+        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
+            sys.exit(f"{tool} is missing: apt-get install -y {tool}")
