@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dockyard.models import RuntimeLogLine
+from dockyard.models import Deployment, RuntimeLogLine
 
 MAX_MESSAGE_CHARS = 8192
 EXIT_STREAM = "event"
@@ -204,6 +204,61 @@ def prune(session: Session, *, cutoff_ns: int, max_lines: int) -> int:
         )
         count += int(getattr(removed, "rowcount", 0) or 0)
     return count
+
+
+class TooManyLines(Exception):
+    """A window holds more lines than one query may read."""
+
+
+def analytics_rows(
+    session: Session,
+    *,
+    workspace_id: str,
+    project_ids: frozenset[str] | None,
+    start_ms: int,
+    end_ms: int,
+    most: int,
+) -> list[tuple[object, ...]]:
+    """The workspace's lines in [start, end) as rows of `runtime_logs_v1`
+    (dockyard.analytics.records.RUNTIME_LOGS); TooManyLines past `most`."""
+    query = (
+        select(
+            RuntimeLogLine.time_ns,
+            Deployment.workspace_id,
+            Deployment.project_id,
+            Deployment.app_id,
+            RuntimeLogLine.environment_id,
+            RuntimeLogLine.deployment_id,
+            RuntimeLogLine.region,
+            RuntimeLogLine.container_id,
+            RuntimeLogLine.stream,
+            RuntimeLogLine.message,
+            RuntimeLogLine.exit_code,
+        )
+        .join(Deployment, Deployment.id == RuntimeLogLine.deployment_id)
+        .where(
+            Deployment.workspace_id == workspace_id,
+            RuntimeLogLine.time_ns >= start_ms * NS_PER_MS,
+            RuntimeLogLine.time_ns < end_ms * NS_PER_MS,
+        )
+        .limit(most + 1)
+    )
+    if project_ids is not None:
+        query = query.where(Deployment.project_id.in_(sorted(project_ids)))
+    found = session.execute(query).all()
+    if len(found) > most:
+        raise TooManyLines
+    return [
+        (time_ns // NS_PER_MS, workspace, project, app, environment, deployment, region,
+         container, stream, _severity(stream, exit_code), message, exit_code)
+        for (time_ns, workspace, project, app, environment, deployment, region, container,
+             stream, message, exit_code) in found
+    ]  # fmt: skip
+
+
+def _severity(stream: str, exit_code: int | None) -> str:
+    failed = stream == "stderr" or (stream == EXIT_STREAM and exit_code not in (None, 0))
+    return "error" if failed else "info"
 
 
 def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:

@@ -1,12 +1,18 @@
-"""analytics.getGatewayRequests, analytics.getVerifications, analytics.getRatelimits:
-Unkey's SQL over the request log, answered as rows.
+"""analytics.getGatewayRequests, analytics.getVerifications, analytics.getRatelimits and
+analytics.getRuntimeLogs: Unkey's SQL over the request log and over what apps print,
+answered as rows.
 
 A query reads one public alias (`gateway_requests_v1`, `key_verifications_v1` and its
-`_per_minute_` to `_per_month_` rollups, `ratelimits_v1` and its rollups), limited to the
-caller's workspace and to the projects, keyspaces (`api.<id>.read_analytics`) or
-namespaces its permissions name; dockyard.analytics.query says which SQL is accepted,
-and bounds its time window and rows. A rejected query is a
-400 that says what to change; one that runs past the store's deadline, a 422.
+`_per_minute_` to `_per_month_` rollups, `ratelimits_v1` and its rollups,
+`runtime_logs_v1`), limited to the caller's workspace and to the projects, keyspaces
+(`api.<id>.read_analytics`) or namespaces its permissions name; dockyard.analytics.query
+says which SQL is accepted, and bounds its time window and rows. A rejected query is a
+400 that says what to change; one that runs past the store's deadline, or whose window
+holds more runtime log lines than one query reads, a 422.
+
+Runtime logs live in the main database, beside the deployments (dockyard.runtime_logs):
+a query's window of them, cut to its scope, is copied into a scratch in-memory store and
+the checked query runs there, so every alias answers the same SQL the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any
 
 from api.analytics import AnalyticsDep
 from api.auth import Caller
-from api.deps import MetaDep, RootKeyDep
+from api.deps import MetaDep, RootKeyDep, SessionDep
 from api.errors import ApiError, BadRequest, Forbidden, ServiceUnavailable
 from api.routes import resource_router
 from api.schemas.analytics import AnalyticsQuery, Row
@@ -29,15 +35,27 @@ from dockyard.analytics.records import (
     GATEWAY_REQUESTS,
     KEY_VERIFICATIONS,
     RATELIMIT_DECISIONS,
+    RUNTIME_LOGS,
     Table,
 )
-from dockyard.analytics.store import QUERY_SECONDS, QueryFailed, QueryTooExpensive
+from dockyard.analytics.store import (
+    QUERY_SECONDS,
+    AnalyticsStore,
+    QueryFailed,
+    QueryTooExpensive,
+)
 from dockyard.analytics.window import QueryRejected
+from dockyard.runtime_logs import TooManyLines, analytics_rows
 
 router = resource_router("analytics")
 
 NOT_COLLECTING = "analytics are not available in this API process: another process holds the store"
 TOO_EXPENSIVE = "the query ran longer than {seconds:g} seconds; narrow its time window or filters"
+TOO_MANY_LINES = (
+    "the query's time window holds more than {most:,} runtime log lines; narrow it "
+    "(for example `time >= now() - INTERVAL 10 MINUTE`)"
+)
+MAX_RUNTIME_LINES = 200_000
 REQUIRES = "Your root key requires the '{resource}.*.{action}' permission, or one per {what}."
 
 
@@ -98,6 +116,42 @@ def _register(operation: Operation) -> None:
 for _operation in OPERATIONS:
     _register(_operation)
 
+RUNTIME_LOGS_OPERATION = Operation(
+    "getRuntimeLogs", RUNTIME_LOGS, "project", "read_runtime_logs", "project_id", "project",
+    "What app instances printed: time, project_id, app_id, environment_id, deployment_id, "
+    "region, instance_id, stream (`stdout`, `stderr`, or `event` for an exit), severity "
+    "(`info`, or `error` for stderr and a failed exit), message, and exit_code.",
+)  # fmt: skip
+
+
+@router.post(
+    "/v2/analytics.getRuntimeLogs",
+    name=RUNTIME_LOGS_OPERATION.name,
+    description=RUNTIME_LOGS_OPERATION.summary,
+)
+def get_runtime_logs(
+    body: AnalyticsQuery, caller: RootKeyDep, session: SessionDep, meta: MetaDep
+) -> Envelope[list[Row]]:
+    scope = _scope(caller, RUNTIME_LOGS_OPERATION)
+    checked = _check(body.query, RUNTIME_LOGS, scope)
+    try:
+        rows = analytics_rows(
+            session,
+            workspace_id=scope.workspace_id,
+            project_ids=scope.ids,
+            start_ms=checked.start_ms,
+            end_ms=checked.end_ms,
+            most=MAX_RUNTIME_LINES,
+        )
+    except TooManyLines as error:
+        raise QueryTooLarge(TOO_MANY_LINES.format(most=MAX_RUNTIME_LINES)) from error
+    scratch = AnalyticsStore(None, tables=(RUNTIME_LOGS,))
+    try:
+        scratch.append(RUNTIME_LOGS, rows)
+        return Envelope(meta=meta, data=_read(scratch, checked.sql))
+    finally:
+        scratch.close()
+
 
 def _scope(caller: Caller, operation: Operation) -> analytics_query.Scope:
     """The caller's workspace, narrowed to the ids its permissions name when it lacks the
@@ -115,14 +169,22 @@ def _scope(caller: Caller, operation: Operation) -> analytics_query.Scope:
 def _run(
     text: str, table: Table, scope: analytics_query.Scope, analytics: AnalyticsDep
 ) -> list[Row]:
-    try:
-        checked = analytics_query.check(text, table, scope)
-    except QueryRejected as error:
-        raise BadRequest.at("body.query", str(error)) from error
+    checked = _check(text, table, scope)
     if analytics is None or analytics.store is None:
         raise ServiceUnavailable(NOT_COLLECTING)
+    return _read(analytics.store, checked.sql)
+
+
+def _check(text: str, table: Table, scope: analytics_query.Scope) -> analytics_query.Checked:
     try:
-        names, rows = analytics.store.read(checked.sql)
+        return analytics_query.check(text, table, scope)
+    except QueryRejected as error:
+        raise BadRequest.at("body.query", str(error)) from error
+
+
+def _read(store: AnalyticsStore, sql: str) -> list[Row]:
+    try:
+        names, rows = store.read(sql)
     except QueryFailed as error:
         raise BadRequest.at("body.query", str(error)) from error
     except QueryTooExpensive as error:

@@ -1,4 +1,5 @@
-"""analytics.getGatewayRequests, getVerifications and getRatelimits: a query in, rows out."""
+"""analytics.getGatewayRequests, getVerifications, getRatelimits and getRuntimeLogs: a query
+in, rows out."""
 
 from __future__ import annotations
 

@@ -123,6 +123,26 @@ RATELIMIT_DECISIONS = Table(
     ),
 )
 TABLES = (GATEWAY_REQUESTS, KEY_VERIFICATIONS, RATELIMIT_DECISIONS)
+# What app instances print: kept in the main database (dockyard.runtime_logs), and put in
+# a scratch store for the span of one analytics.getRuntimeLogs query.
+RUNTIME_LOGS = Table(
+    "runtime_logs",
+    "runtime_logs_v1",
+    (
+        ("time", "BIGINT"),
+        ("workspace_id", "VARCHAR"),
+        ("project_id", "VARCHAR"),
+        ("app_id", "VARCHAR"),
+        ("environment_id", "VARCHAR"),
+        ("deployment_id", "VARCHAR"),
+        ("region", "VARCHAR"),
+        ("instance_id", "VARCHAR"),  # the container's id
+        ("stream", "VARCHAR"),  # stdout | stderr | event (an exit)
+        ("severity", "VARCHAR"),  # info (stdout, a clean exit) | error (stderr, a failed exit)
+        ("message", "VARCHAR"),
+        ("exit_code", "INTEGER"),  # on an exit's event line
+    ),
+)
 
 
 def stream_name(prefix: str, kind: str) -> str:

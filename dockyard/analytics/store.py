@@ -39,14 +39,15 @@ class QueryFailed(Exception):
 
 
 class AnalyticsStore:
-    def __init__(self, path: Path | None) -> None:
-        """`path` None: an in-memory store (tests and benchmarks)."""
+    def __init__(self, path: Path | None, tables: Sequence[Table] = TABLES) -> None:
+        """`path` None: an in-memory store (tests, benchmarks, one query's scratch)."""
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self._db = duckdb.connect(str(path) if path is not None else ":memory:")
         self._db.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         self._write = threading.Lock()
-        for table in TABLES:
+        self._tables = tuple(tables)
+        for table in self._tables:
             columns = ", ".join(f'"{name}" {kind}' for name, kind in table.columns)
             self._db.execute(f"CREATE TABLE IF NOT EXISTS {table.name} ({columns})")
             for name, kind in table.columns:  # a column added since the file was made
@@ -69,7 +70,7 @@ class AnalyticsStore:
         """Delete every row older than `time_ms`; returns how many went."""
         gone = 0
         with self._write:
-            for table in TABLES:
+            for table in self._tables:
                 result = self._db.execute(
                     f"DELETE FROM {table.name} WHERE time < $cutoff",  # noqa: S608 - our own names
                     {"cutoff": time_ms},

@@ -50,10 +50,7 @@ def printed(db, deployment_id: str, at_ms: list[int], *, region: str = "local") 
         runtime_logs.append(session, lines)
 
 
-def test_lines_come_oldest_first_a_page_at_a_time(shop: Shop, unkey: Unkey, http, db) -> None:
-    deployment_id = deploy(unkey)
-    now = int(time.time() * 1000)
-    printed(db, deployment_id, [now - 3000, now - 2000, now - 2000, now - 1000])
+def crashed(db, deployment_id: str, at_ms: int, *, exit_code: int) -> None:
     with db.begin() as session:
         runtime_logs.append(
             session,
@@ -64,13 +61,20 @@ def test_lines_come_oldest_first_a_page_at_a_time(shop: Shop, unkey: Unkey, http
                     region="local",
                     container_id="c" * 64,
                     stream="event",
-                    time_ns=(now - 500) * MS,
+                    time_ns=at_ms * MS,
                     seq=0,
-                    message="exited with code 3",
-                    exit_code=3,
+                    message=runtime_logs.exit_message(exit_code),
+                    exit_code=exit_code,
                 )
             ],
         )
+
+
+def test_lines_come_oldest_first_a_page_at_a_time(shop: Shop, unkey: Unkey, http, db) -> None:
+    deployment_id = deploy(unkey)
+    now = int(time.time() * 1000)
+    printed(db, deployment_id, [now - 3000, now - 2000, now - 2000, now - 1000])
+    crashed(db, deployment_id, now - 500, exit_code=3)
 
     first = http.post(OPERATION, json={"deploymentId": deployment_id, "limit": 3}).json()
     rest = http.post(
