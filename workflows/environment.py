@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import ENVIRONMENT_RETRY, QUICK
 
 NOT_PRODUCTION = "rollback needs a production environment; use promote or start for previews"
+WAKE_PREVIEW_ONLY = "only preview deployments wake on request; production standby is unchanged"
 
 
 class Running(BaseModel):
@@ -190,6 +191,19 @@ class EnvironmentWorkflow:
     def _validate_stop(self, request: LifecycleRequest) -> None:
         if self._env.production and request.deployment_id == self._state.live_deployment_id:
             raise ValueError("the live production deployment cannot be stopped; roll back first")
+
+    # Wake on request ---------------------------------------------------------------
+    @workflow.update(name="wake_deployment")
+    async def wake(self, request: LifecycleRequest) -> LifecycleResult:
+        """A request reached a stopped preview (its Sentinel replica holds it): start it
+        as `start` does, idle clock included. Wakes that queue behind the first find it
+        running and start nothing."""
+        return await self._start(request)
+
+    @wake.validator
+    def _validate_wake(self, request: LifecycleRequest) -> None:
+        if self._env.production:
+            raise ValueError(WAKE_PREVIEW_ONLY)
 
     # The moves themselves ------------------------------------------------------------
     async def _make_live(self, deployment_id: str, *, rolled_back: bool) -> LifecycleResult:
