@@ -84,6 +84,8 @@ class Environment(Timestamps, Base):
     regions: Mapped[list[Any]] = mapped_column(default=list)
     current_deployment_id: Mapped[str | None] = mapped_column(String(64))
     delete_protection: Mapped[bool] = mapped_column(default=False)
+    # A preview only: a request to one of its stopped deployments starts it (sentinel.wake).
+    wake_on_request: Mapped[bool] = mapped_column(default=True)
 
 
 class EnvironmentVariable(Timestamps, Base):

@@ -13,6 +13,11 @@ from dockyard.specs import BuildSpec, HealthCheck, RegionSpec, RuntimeSpec
 
 UNKNOWN_REGION = "region {name!r} is not one this dockyard runs"
 REGION_FIX = "Use one of: {regions} (DOCKYARD_REGIONS)."
+WAKE_PREVIEW_ONLY = (
+    "only a preview environment wakes on request; production keeps its standby deployments "
+    "warm instead"
+)
+WAKE_FIX = "Leave wakeOnRequest out for a production environment."
 # Unkey's field -> dockyard's RuntimeSpec / BuildSpec field, where the names differ.
 RUNTIME_FIELDS = {
     "port": "port",
@@ -35,6 +40,8 @@ def update_settings(
     session: Session, *, environment: Environment, body: UpdateSettings, regions: list[str]
 ) -> None:
     """Apply what was sent; everything is validated before anything is written."""
+    if body.given("wake_on_request") and environment.kind == "production":
+        raise BadRequest.at("body.wakeOnRequest", WAKE_PREVIEW_ONLY, WAKE_FIX)
     runtime_changes: dict[str, Any] = {
         target: getattr(body, field)
         for field, target in RUNTIME_FIELDS.items()
@@ -61,6 +68,8 @@ def update_settings(
     environment.build = BuildSpec.model_validate(build.model_dump()).model_dump(mode="json")
     if region_specs is not None:
         environment.regions = [region.model_dump(mode="json") for region in region_specs]
+    if body.wake_on_request is not None:
+        environment.wake_on_request = body.wake_on_request
     session.flush()
 
 

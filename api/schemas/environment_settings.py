@@ -36,6 +36,7 @@ NOT_NULLABLE = (
     "shutdown_signal",
     "upstream_protocol",
     "regions",
+    "wake_on_request",
 )
 OUTSIDE_REPOSITORY = (
     "{path!r} must be a path inside the repository, relative to its top (or to the root "
@@ -123,6 +124,8 @@ class UpdateSettings(EnvironmentScoped):
     upstream_protocol: Literal["http1", "h2c"] | None = None
     openapi_spec_path: OpenapiPath | None = None
     regions: Annotated[list[RegionIn], Field(min_length=1, max_length=5)] | None = None
+    # dockyard's own: a request to a stopped preview deployment starts it (sentinel.wake).
+    wake_on_request: bool | None = None
 
     @model_validator(mode="after")
     def _supported(self) -> UpdateSettings:

@@ -114,6 +114,8 @@ class EnvironmentOut(Output):
     runtime: RuntimeOut
     build: BuildOut
     regions: list[RegionOut]
+    # dockyard's own: whether a request to a stopped deployment starts it (previews only).
+    wake_on_request: bool
 
     @classmethod
     def of(cls, environment: Environment, *, regions: list[RegionSpec]) -> EnvironmentOut:
@@ -129,4 +131,5 @@ class EnvironmentOut(Output):
             runtime=RuntimeOut.of(RuntimeSpec.model_validate(environment.runtime or {})),
             build=BuildOut.of(BuildSpec.model_validate(environment.build or {})),
             regions=[RegionOut.of(region) for region in regions],
+            wake_on_request=environment.kind == "preview" and environment.wake_on_request,
         )

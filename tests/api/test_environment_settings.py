@@ -77,3 +77,32 @@ def test_invalid_settings_are_refused_whole(unkey: Unkey, shop: Shop, http) -> N
         unkey.environments.update_settings(**WHERE, regions=[])
     with pytest.raises(errors.NotFoundErrorResponse):
         unkey.environments.update_settings(project="shop", app="web", environment="nope", port=1)
+
+
+def test_wake_on_request_is_a_preview_setting(unkey: Unkey, shop: Shop, http) -> None:
+    preview = {**WHERE, "environment": "preview"}
+    shown = http.post("/v2/environments.getEnvironment", json=preview).json()["data"]
+    assert shown["wakeOnRequest"] is True  # previews wake by default
+
+    turned_off = http.post(
+        "/v2/environments.updateSettings", json={**preview, "wakeOnRequest": False}
+    )
+
+    assert turned_off.status_code == 200, turned_off.text
+    shown = http.post("/v2/environments.getEnvironment", json=preview).json()["data"]
+    assert shown["wakeOnRequest"] is False
+    # Unkey's SDK reads the environment as before: the field is dockyard's own.
+    assert unkey.environments.get_environment(**preview).data.kind.value == "preview"
+    production = http.post("/v2/environments.getEnvironment", json=WHERE).json()["data"]
+    assert production["wakeOnRequest"] is False  # production never wakes: it has standby
+
+    refused = http.post("/v2/environments.updateSettings", json={**WHERE, "wakeOnRequest": True})
+    error = assert_error(refused, 400, detail_has="only a preview environment wakes on request")
+    assert error["errors"][0]["location"] == "body.wakeOnRequest"
+    for bad in (None, "sometimes", [True]):
+        response = http.post(
+            "/v2/environments.updateSettings", json={**preview, "wakeOnRequest": bad}
+        )
+        assert_error(response, 400)
+    shown = http.post("/v2/environments.getEnvironment", json=preview).json()["data"]
+    assert shown["wakeOnRequest"] is False
