@@ -74,6 +74,9 @@ class Settings(BaseSettings):
 
     standby_time: timedelta = timedelta(minutes=30)
     preview_idle_time: timedelta = timedelta(hours=6)
+    # How long a request to a stopped preview is held while it wakes (sentinel.wake);
+    # past it the request gets a 503 with Retry-After and the wake carries on.
+    wake_timeout: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0))
     build_concurrency: int = Field(default=2, ge=1)
     build_timeout: timedelta = timedelta(minutes=30)
     # What apps print is kept this long, and at most this many lines per deployment.

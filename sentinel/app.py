@@ -36,6 +36,7 @@ from sentinel.route_events import follow_route_changes
 from sentinel.route_keeper import RouteKeeper
 from sentinel.routing import Route, RouteTable, is_ip_literal, normalize_host
 from sentinel.upstream_pool import UpstreamPool
+from sentinel.wake import Waker
 from sentinel.websocket import WebSocketRelay, deny
 
 log = logging.getLogger(__name__)
@@ -78,11 +79,13 @@ class Edge:
         health: Callable[[], dict[str, Any]] | None = None,
         on_request: Callable[[Route], None] | None = None,
         tasks: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+        waker: Waker | None = None,
     ) -> None:
         """`trust_forwarded`: the peer is dockyard's edge, so X-Forwarded-For/Proto name the
         client (a Sentinel replica). `health` adds fields to /healthz; `on_request` sees
         every routed request (traffic recording); `tasks` run from start to stop
-        (cancelled at stop)."""
+        (cancelled at stop); `waker` holds HTTP requests to a stopped preview while it
+        wakes (sentinel.wake)."""
         self.options = options or EdgeOptions()
         self.region = region
         self.routes = RouteKeeper(load_routes, poll_interval=self.options.poll_interval)
@@ -94,6 +97,7 @@ class Edge:
         self._health = health
         self._on_request = on_request
         self._extra_tasks = tuple(tasks)
+        self._waker = waker
         self._pool: UpstreamPool | None = None
         self._proxy: Proxy | None = None
         self._websockets = WebSocketRelay(
@@ -131,7 +135,7 @@ class Edge:
             return
         if self._trust_forwarded:
             adopt_forwarded(scope)
-        route = self._route(host)
+        route = await self._http_route(host)
         if isinstance(route, Response):
             await route(scope, receive, send)
             return
@@ -150,6 +154,13 @@ class Edge:
                 return
         assert self._proxy is not None, "the edge serves requests only after its lifespan start"
         await self._proxy.forward(scope, receive, send, route, host_header, added)
+
+    async def _http_route(self, host: str) -> Route | Response:
+        """As `_route`, but a stopped preview's request is held while it wakes."""
+        route = self.routes.table.lookup(host)
+        if self._waker is not None and route is not None and not route.has_instances:
+            return await self._waker.hold(self.routes, host, route)
+        return self._route(host)
 
     def _too_large(self, scope: Scope) -> Response | None:
         """413 for a body announced larger than the limit; a chunked body is cut instead."""
@@ -247,5 +258,7 @@ class Edge:
             await self._pool.aclose()
             self._pool = None
         await self._websockets.aclose()
+        if self._waker is not None:
+            await self._waker.aclose()
         if self._on_shutdown is not None:
             self._on_shutdown()

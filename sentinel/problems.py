@@ -27,6 +27,17 @@ BODY_TOO_LARGE = "the request body is larger than the gateway accepts ({limit} b
 ROUTES_NOT_LOADED = "the edge has not loaded its routes from the database yet"
 DUPLICATE_HOST = "the request has more than one Host header: send exactly one"
 PATH_ABOVE_ROOT = "the request path climbs above the root with '..'"
+WAKE_OFF = (
+    "deployment {deployment} of {host} is stopped and this environment does not wake on "
+    "request; start it (dockyard start {deployment}) or turn wakeOnRequest on"
+)
+WAKE_TIMED_OUT = (
+    "deployment {deployment} of {host} is waking up but was not serving within {seconds:g} s; "
+    "retry shortly"
+)
+WAKE_FAILED = "deployment {deployment} of {host} is stopped and could not be woken: {reason}"
+# Seconds a client is told to wait before it asks a stopped preview again.
+WAKE_RETRY_AFTER = 5
 
 
 class Problem(Response):
@@ -57,6 +68,28 @@ def unknown_host(host: str) -> Problem:
 def no_healthy_instance(host: str, deployment: str) -> Problem:
     detail = NO_HEALTHY_INSTANCE.format(host=host, deployment=deployment)
     return Problem(503, "no_healthy_instance", detail, host=host, deploymentId=deployment)
+
+
+def not_woken(code: str, detail: str, host: str, deployment: str) -> Problem:
+    """503 for a stopped preview that is not serving (yet), with Retry-After."""
+    problem = Problem(503, code, detail, host=host, deploymentId=deployment)
+    problem.headers["retry-after"] = str(WAKE_RETRY_AFTER)
+    return problem
+
+
+def wake_off(host: str, deployment: str) -> Problem:
+    detail = WAKE_OFF.format(host=host, deployment=deployment)
+    return not_woken("wake_on_request_off", detail, host, deployment)
+
+
+def wake_timed_out(host: str, deployment: str, seconds: float) -> Problem:
+    detail = WAKE_TIMED_OUT.format(host=host, deployment=deployment, seconds=seconds)
+    return not_woken("wake_timeout", detail, host, deployment)
+
+
+def wake_failed(host: str, deployment: str, reason: str) -> Problem:
+    detail = WAKE_FAILED.format(host=host, deployment=deployment, reason=reason)
+    return not_woken("wake_failed", detail, host, deployment)
 
 
 def all_instances_failed(host: str, deployment: str) -> Problem:

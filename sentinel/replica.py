@@ -49,6 +49,7 @@ from sentinel.route_loader import load_route_table
 from sentinel.routing import RouteTable
 from sentinel.server import serve
 from sentinel.traffic import TrafficRecorder
+from sentinel.wake import replica_waker
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,7 @@ def create_replica(
         health=health,
         on_request=traffic.saw if traffic is not None else None,
         tasks=tasks,
+        waker=replica_waker(settings, bound),
     )
 
 

@@ -29,6 +29,7 @@ class RouteKeeper:
         self._load = load
         self._poll_interval = poll_interval
         self._changed = asyncio.Event()
+        self._reloaded = asyncio.Event()  # set and replaced at every successful reload
         self._failing = False
 
     def changed(self) -> None:
@@ -50,7 +51,13 @@ class RouteKeeper:
         self.table = table  # the swap: requests see the old table or the new, never a mix
         self.loaded = True
         self.reloads += 1
+        self._reloaded.set()
+        self._reloaded = asyncio.Event()
         return True
+
+    async def next_reload(self) -> None:
+        """Until the next successful reload: what a request held for new routes awaits."""
+        await self._reloaded.wait()
 
     async def run(self) -> None:
         """Reload forever: on every change notice, and at least every poll interval."""

@@ -1,0 +1,218 @@
+"""Wake on request: the first request to a stopped preview deployment starts it.
+
+A preview deployment that was archived (no traffic for DOCKYARD_PREVIEW_IDLE_TIME) or
+stopped keeps its domains, so its requests still reach the environment's replica, which
+finds no instance to forward to. Unless the environment turned it off (`wakeOnRequest`),
+the replica asks the environment's workflow to wake the deployment (its `wake_deployment`
+update: the same start as `dockyard start`, idle clock included) and holds the request
+until the route has instances, at most DOCKYARD_WAKE_TIMEOUT. Past that the request gets
+a 503 with Retry-After and the wake carries on.
+
+Concurrent requests share one wake: a replica sends one update per deployment at a time,
+and the workflow, serializing its moves, starts only a deployment that is not running, so
+the wakes of several regions' replicas start it once. Production deployments never wake:
+standby is the environment workflow's business alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import Response
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from dockyard.deployments import environment_input
+from dockyard.models import Deployment, Environment
+from dockyard.payloads import (
+    ENVIRONMENT_WORKFLOW,
+    EnvironmentInput,
+    LifecycleRequest,
+    LifecycleResult,
+    environment_workflow_id,
+)
+from dockyard.settings import Settings
+from dockyard.temporal import connect
+from sentinel import problems
+from sentinel.route_keeper import RouteKeeper
+from sentinel.routing import Route
+
+log = logging.getLogger(__name__)
+
+WAKE_UPDATE = "wake_deployment"  # workflows.environment.EnvironmentWorkflow.wake
+
+
+@dataclass(frozen=True, slots=True)
+class Asleep:
+    """A stopped preview deployment, as the database has it."""
+
+    deployment_id: str
+    wake_on_request: bool
+    environment: EnvironmentInput
+
+
+def find_asleep(
+    sessions: sessionmaker[Session], settings: Settings, deployment_id: str
+) -> Asleep | None:
+    """The deployment when it is a stopped preview; None for anything else."""
+    with sessions() as session:
+        row = session.execute(
+            select(Deployment.status, Environment)
+            .join(Environment, Environment.id == Deployment.environment_id)
+            .where(Deployment.id == deployment_id)
+        ).first()
+        if row is None:
+            return None
+        status, environment = row
+        if status != "stopped" or environment.kind != "preview":
+            return None
+        return Asleep(
+            deployment_id=deployment_id,
+            wake_on_request=environment.wake_on_request,
+            environment=environment_input(environment, settings),
+        )
+
+
+class WorkflowWake:
+    """Asks the environment's workflow to wake a deployment, starting the workflow when it
+    is not running; the Temporal client is connected at the first wake, not before."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Client | None = None
+
+    async def __call__(self, asleep: Asleep) -> None:
+        if self._client is None:
+            self._client = await connect(self._settings)
+        environment = asleep.environment
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            ENVIRONMENT_WORKFLOW,
+            environment,
+            id=environment_workflow_id(environment.environment_id),
+            task_queue=environment.queues.control,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        result = await self._client.execute_update_with_start_workflow(
+            WAKE_UPDATE,
+            LifecycleRequest(deployment_id=asleep.deployment_id),
+            start_workflow_operation=start,
+            id=f"wake-{asleep.deployment_id}-{secrets.token_hex(4)}",
+            result_type=LifecycleResult,
+        )
+        log.info(
+            "woke deployment %s (instances started: %s)",
+            asleep.deployment_id,
+            result.started_instances,
+        )
+
+
+class Waker:
+    """Holds requests to stopped previews while one wake per deployment runs."""
+
+    def __init__(
+        self,
+        *,
+        find: Callable[[str], Asleep | None],
+        wake: Callable[[Asleep], Awaitable[None]],
+        timeout: float,
+    ) -> None:
+        """`find`: blocking (it reads the database), so it runs in a thread."""
+        self._find = find
+        self._wake = wake
+        self.timeout = timeout
+        # A deployment's wake, kept until a request sees the deployment routed again, so
+        # requests between the wake's end and the next route reload still wait for it.
+        self._wakes: dict[str, asyncio.Task[None]] = {}
+
+    async def hold(self, routes: RouteKeeper, host: str, route: Route) -> Route | Response:
+        """`route` has no instances: the route once it has, or the problem to answer."""
+        deployment_id = route.deployment_id
+        try:
+            asleep = await asyncio.to_thread(self._find, deployment_id)
+        except Exception as error:  # the database blinked: answer as before wake existed
+            log.warning("could not tell whether %s can wake: %s", deployment_id, error)
+            asleep = None
+        wake = self._wakes.get(deployment_id)
+        if asleep is not None and not asleep.wake_on_request:
+            return problems.wake_off(host, deployment_id)
+        if asleep is not None and (wake is None or wake.done()):
+            wake = self._begin(asleep, routes)
+        if wake is None:
+            return problems.no_healthy_instance(host, deployment_id)
+        return await self._until_routed(routes, host, route, wake)
+
+    def _begin(self, asleep: Asleep, routes: RouteKeeper) -> asyncio.Task[None]:
+        async def wake() -> None:
+            try:
+                await self._wake(asleep)
+            except BaseException:
+                self._wakes.pop(asleep.deployment_id, None)  # the next request tries again
+                raise
+            routes.changed()  # its instances are healthy: read them now, not at the poll
+
+        log.info("waking deployment %s on request", asleep.deployment_id)
+        task = asyncio.create_task(wake(), name=f"wake-{asleep.deployment_id}")
+        task.add_done_callback(_log_failure)
+        self._wakes[asleep.deployment_id] = task
+        return task
+
+    async def _until_routed(
+        self, routes: RouteKeeper, host: str, route: Route, wake: asyncio.Task[None]
+    ) -> Route | Response:
+        deployment_id = route.deployment_id
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            current = routes.table.lookup(host)
+            if current is None:  # the domain moved away meanwhile
+                return problems.unknown_host(host)
+            if current.has_instances:
+                if self._wakes.get(deployment_id) is wake and wake.done():
+                    del self._wakes[deployment_id]
+                return current
+            if current.deployment_id != deployment_id:
+                return problems.no_healthy_instance(host, current.deployment_id)
+            if wake.done() and not wake.cancelled() and wake.exception() is not None:
+                reason = str(wake.exception()) or type(wake.exception()).__name__
+                return problems.wake_failed(host, deployment_id, reason)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return problems.wake_timed_out(host, deployment_id, self.timeout)
+            reload = asyncio.ensure_future(routes.next_reload())
+            waiting = {reload} if wake.done() else {reload, wake}
+            try:
+                await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                reload.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reload
+
+    async def aclose(self) -> None:
+        for task in self._wakes.values():
+            task.cancel()
+        for task in list(self._wakes.values()):
+            with contextlib.suppress(BaseException):
+                await task
+        self._wakes.clear()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("%s failed: %s", task.get_name(), error)
+
+
+def replica_waker(settings: Settings, sessions: sessionmaker[Session]) -> Waker:
+    """A replica's waker: the database says what sleeps, Temporal wakes it."""
+    return Waker(
+        find=lambda deployment_id: find_asleep(sessions, settings, deployment_id),
+        wake=WorkflowWake(settings),
+        timeout=settings.wake_timeout.total_seconds(),
+    )
