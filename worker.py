@@ -1,8 +1,9 @@
 """Starts dockyard's Temporal workers: the control queue, the build queue and one queue per
 region.
 
-python worker.py                 # control and build queues and every configured region
-python worker.py --region eu     # only the region queue, beside that region's Docker host
+python worker.py                        # control and build queues and every configured region
+python worker.py --region eu            # only the region queue, beside that region's Docker host
+python worker.py --region eu --control  # the control and build queues, and region eu only
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ def build_workers(
     runtime = DockerRuntime(
         owner=settings.task_queue_prefix,
         before_remove=log_collector.drain if log_collector is not None else None,
+        publish_host=settings.instance_bind_host,
     )
     box = SecretBox(settings.secret_key)
     instances = InstanceActivities(sessions, runtime, box, events, settings.instance_host)
@@ -178,7 +180,9 @@ async def connect_with_retry(settings: Settings) -> Client:
     raise AssertionError("unreachable")
 
 
-async def serve(settings: Settings, *, region: str | None) -> None:
+async def serve(settings: Settings, *, region: str | None, control: bool = False) -> None:
+    """`region`: serve only that region's queue (and, with `control`, the control and build
+    queues too); None: every queue."""
     migrate(make_engine(settings.database_url))
     client = await connect_with_retry(settings)
     await register_search_attributes(client, settings.temporal_namespace)
@@ -191,7 +195,7 @@ async def serve(settings: Settings, *, region: str | None) -> None:
             client,
             settings,
             executor,
-            control=region is None,
+            control=control or region is None,
             regions=[region] if region else None,
             log_collector=collector,
             interceptors=[metrics.interceptor()],
@@ -227,11 +231,17 @@ class _running:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--region", help="serve only this region's task queue")
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="with --region: also the control and build queues (a control plane that is "
+        "also one region's host, while other regions run on hosts of their own)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per edge status poll
-    asyncio.run(serve(load_settings(), region=args.region))
+    asyncio.run(serve(load_settings(), region=args.region, control=args.control))
 
 
 if __name__ == "__main__":

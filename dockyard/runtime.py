@@ -6,7 +6,8 @@ starting a second one.
 
 Each environment's containers share one bridge network of their own and no other, so
 Docker's isolation between bridges keeps one environment's apps from reaching another's
-by container address. Ports are still published on 127.0.0.1 for the host-side Sentinel.
+by container address. Ports are still published on the host (127.0.0.1 unless told
+otherwise) for the region's edge.
 """
 
 from __future__ import annotations
@@ -93,9 +94,12 @@ class DockerRuntime:
         *,
         owner: str = "dockyard",
         before_remove: Callable[[Container], None] | None = None,
+        publish_host: str = "127.0.0.1",
     ) -> None:
         self._docker = client or docker.from_env()
         self._owner = owner
+        # The host address app ports are published on (Settings.instance_bind_host).
+        self._publish_host = publish_host
         # Told of each app container about to be removed (the runtime log capture keeps
         # its last lines and exit code, which Docker forgets with the container).
         self._before_remove = before_remove
@@ -125,7 +129,9 @@ class DockerRuntime:
     def start(self, spec: ContainerSpec) -> RunningContainer:
         existing = self._find(spec.name)
         if existing is not None and existing.status == "running":
-            return RunningContainer(existing.id or "", _host_port(existing, spec.port))
+            return RunningContainer(
+                existing.id or "", _host_port(existing, spec.port, self._publish_host)
+            )
         if existing is not None:
             self._forget(existing)
             existing.remove(force=True)
@@ -138,7 +144,9 @@ class DockerRuntime:
                 f"instance {spec.name} exited with code {code} as it started. "
                 f"Its last output:\n{self.tail_logs(container)}",
             )
-        return RunningContainer(container.id or "", _host_port(container, spec.port))
+        return RunningContainer(
+            container.id or "", _host_port(container, spec.port, self._publish_host)
+        )
 
     def state(self, name: str) -> ContainerState:
         container = self._find(name)
@@ -229,6 +237,19 @@ class DockerRuntime:
         )
         return sorted(container.name or "" for container in containers)
 
+    def region_containers(self, region: str) -> dict[str, str]:
+        """This dockyard's containers of one region, running or not: name -> deployment."""
+        labels = [f"{LABEL_OWNER}={self._owner}", f"{LABEL_REGION}={region}"]
+        containers = self._docker.containers.list(
+            all=True, filters={"label": labels}, sparse=True, ignore_removed=True
+        )
+        return {
+            (container.attrs.get("Names") or ["/"])[0].lstrip("/"): (
+                container.attrs.get("Labels") or {}
+            ).get(LABEL_DEPLOYMENT, "")
+            for container in containers
+        }
+
     def managed_containers(self) -> list[Container]:
         return list(
             self._docker.containers.list(
@@ -274,7 +295,7 @@ class DockerRuntime:
                     },
                     # Attached to its environment's network only, never the default bridge.
                     network=network.id,
-                    ports={f"{spec.port}/tcp": ("127.0.0.1", None)},
+                    ports={f"{spec.port}/tcp": (self._publish_host, None)},
                     nano_cpus=spec.nano_cpus,
                     mem_limit=spec.memory_bytes,
                     stop_signal=spec.stop_signal,
@@ -311,10 +332,10 @@ class DockerRuntime:
             return None
 
 
-def _host_port(container: Container, port: int) -> int:
+def _host_port(container: Container, port: int, publish_host: str) -> int:
     bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
     for binding in bindings:
-        if binding.get("HostIp") in ("127.0.0.1", "0.0.0.0", ""):
+        if binding.get("HostIp") in (publish_host, "0.0.0.0", ""):
             return int(binding["HostPort"])
     raise RuntimeFailure(
         "unknown", f"container {container.name} did not publish port {port}; is it running?"

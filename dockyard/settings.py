@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    # Where the link to Temporal leaves the host: TLS (a private CA's roots; a client
+    # certificate and key for mutual TLS) and an API key (Temporal Cloud, say).
+    temporal_tls: bool = False
+    temporal_tls_ca: Path | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_api_key: SecretStr = SecretStr("")
     task_queue_prefix: str = Field(default="dockyard", pattern=r"^[A-Za-z0-9_.-]+$")
 
     api_port: int = 8000
@@ -97,6 +104,9 @@ class Settings(BaseSettings):
 
     # Address at which the edge reaches ports that instances publish on their Docker host.
     instance_host: str = "127.0.0.1"
+    # Address on which app containers publish their ports: loopback keeps them off the
+    # network; a region host's private address lets other regions' edges reach them too.
+    instance_bind_host: str = "127.0.0.1"
     root_key: str = ""
     secret_key: str = INSECURE_SECRET
 

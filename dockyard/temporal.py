@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
-from temporalio.service import RPCError
+from temporalio.service import RPCError, TLSConfig
 
 from dockyard import search_attributes
 from dockyard.payloads import (
@@ -38,7 +38,18 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         runtime=runtime,
+        tls=temporal_tls(settings),
+        api_key=settings.temporal_api_key.get_secret_value() or None,
     )
+
+
+def temporal_tls(settings: Settings) -> TLSConfig | bool:
+    """TLS to Temporal when asked for, or implied by a certificate setting; else plain."""
+    files = (settings.temporal_tls_ca, settings.temporal_tls_cert, settings.temporal_tls_key)
+    if not settings.temporal_tls and not any(files):
+        return False
+    ca, cert, key = (path.read_bytes() if path is not None else None for path in files)
+    return TLSConfig(server_root_ca_cert=ca, client_cert=cert, client_private_key=key)
 
 
 async def register_search_attributes(client: Client, namespace: str) -> None:
