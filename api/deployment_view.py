@@ -16,11 +16,12 @@ from api.schemas.deployments import (
     ErrorOut,
     GitAuthorOut,
     GitOut,
+    RegionStatusOut,
     StepOut,
     TriggerOut,
 )
 from api.schemas.environments import RuntimeOut
-from dockyard.models import Deployment, DeploymentStep
+from dockyard.models import Deployment, DeploymentStep, Instance
 from dockyard.specs import RegionSpec, RuntimeSpec
 
 
@@ -29,6 +30,7 @@ def deployment_out(
     *,
     domains: list[str],
     steps: list[DeploymentStep] | None = None,
+    instances: list[Instance] | None = None,
 ) -> DeploymentOut:
     deployment = record.deployment
     production = record.environment_kind == "production"
@@ -63,7 +65,42 @@ def deployment_out(
         domains=domains,
         updated_at=deployment.updated_at,
         steps=[_step(step) for step in steps] if steps is not None else None,
+        region_status=_regions(deployment, instances) if instances is not None else None,
     )
+
+
+def _regions(deployment: Deployment, instances: list[Instance]) -> list[RegionStatusOut]:
+    out = []
+    for spec in deployment.regions:
+        region = RegionSpec.model_validate(spec).name
+        counts: dict[str, int] = {}
+        for instance in instances:
+            if instance.region == region:
+                counts[instance.status] = counts.get(instance.status, 0) + 1
+        # The workflow names the region whose failure ended the deployment.
+        failed_here = deployment.status == "failed" and (deployment.error_message or "").startswith(
+            f"region {region} "
+        )
+        if failed_here:
+            status = "unavailable" if deployment.error_code == "region_unavailable" else "failed"
+        elif not counts:
+            status = "pending"
+        elif set(counts) == {"healthy"}:
+            status = "ready"
+        elif "starting" in counts:
+            status = "starting"
+        else:
+            status = max(counts, key=lambda name: counts[name])
+        message = error_message(deployment.error_code, deployment.error_message)
+        out.append(
+            RegionStatusOut(
+                region=region,
+                status=status,
+                instances=counts,
+                message=message if failed_here else None,
+            )
+        )
+    return out
 
 
 def _git(deployment: Deployment) -> GitOut | None:

@@ -17,7 +17,15 @@ from api.pagination import decode_cursor, encode_cursor, page
 from api.schemas.base import Pagination
 from api.schemas.deployments import ListDeployments
 from dockyard.domains import DomainKind
-from dockyard.models import App, Deployment, DeploymentStep, Domain, Environment, Project
+from dockyard.models import (
+    App,
+    Deployment,
+    DeploymentStep,
+    Domain,
+    Environment,
+    Instance,
+    Project,
+)
 
 # The most useful address first: the one that always shows what is live.
 DOMAIN_ORDER = [
@@ -151,5 +159,15 @@ def steps_of(session: Session, *, deployment_id: str) -> list[DeploymentStep]:
             select(DeploymentStep)
             .where(DeploymentStep.deployment_id == deployment_id)
             .order_by(DeploymentStep.started_at, DeploymentStep.id)
+        )
+    )
+
+
+def instances_of(session: Session, *, deployment_id: str) -> list[Instance]:
+    return list(
+        session.scalars(
+            select(Instance)
+            .where(Instance.deployment_id == deployment_id)
+            .order_by(Instance.region, Instance.container_name)
         )
     )

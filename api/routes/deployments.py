@@ -230,9 +230,12 @@ def get_deployment(
     )
     domains = queries.domains_of(session, deployment_ids=[record.deployment.id])
     steps = queries.steps_of(session, deployment_id=record.deployment.id)
+    instances = queries.instances_of(session, deployment_id=record.deployment.id)
     return Envelope(
         meta=meta,
-        data=deployment_out(record, domains=domains[record.deployment.id], steps=steps),
+        data=deployment_out(
+            record, domains=domains[record.deployment.id], steps=steps, instances=instances
+        ),
     )
 
 

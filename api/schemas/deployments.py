@@ -157,6 +157,17 @@ class StepOut(Output):
     finished_at: int | None = None
 
 
+class RegionStatusOut(Output):
+    """dockyard extension: how the deployment stands in one of its regions."""
+
+    region: str
+    # ready | starting | pending (no instance yet) | failed | unavailable (the region's
+    # host did not answer) | or what its instances are: stopped, draining, ...
+    status: str
+    instances: dict[str, int]  # instance status -> how many
+    message: str | None = None
+
+
 class DeploymentOut(Output):
     id: str
     status: DeploymentStatus
@@ -175,6 +186,7 @@ class DeploymentOut(Output):
     finished_at: int | None = None
     domains: list[str] | None = None
     updated_at: int | None = None
-    # dockyard extension, in deployments.getDeployment only. Unkey's SDKs ignore fields
+    # dockyard extensions, in deployments.getDeployment only. Unkey's SDKs ignore fields
     # they do not know, so they still parse the response.
     steps: list[StepOut] | None = None
+    region_status: list[RegionStatusOut] | None = None
