@@ -140,6 +140,9 @@ class Waker:
         except Exception as error:  # the database blinked: answer as before wake existed
             log.warning("could not tell whether %s can wake: %s", deployment_id, error)
             asleep = None
+        current = routes.table.lookup(host)
+        if current is not None and current.has_instances:  # woken while it was read
+            return current
         wake = self._wakes.get(deployment_id)
         if asleep is not None and not asleep.wake_on_request:
             return problems.wake_off(host, deployment_id)
