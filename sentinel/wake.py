@@ -135,6 +135,9 @@ class Waker:
     async def hold(self, routes: RouteKeeper, host: str, route: Route) -> Route | Response:
         """`route` has no instances: the route once it has, or the problem to answer."""
         deployment_id = route.deployment_id
+        wake = self._wakes.get(deployment_id)
+        if wake is not None and not wake.done():  # a burst: one database read, by the first
+            return await self._until_routed(routes, host, route, wake)
         try:
             asleep = await asyncio.to_thread(self._find, deployment_id)
         except Exception as error:  # the database blinked: answer as before wake existed
