@@ -347,15 +347,17 @@ def alternating_rounds(
     watch: Watch | None = None,
 ) -> dict[str, list[dict[str, str]]]:
     """A warm-up of each path, then `rounds` rounds of all of them in turn, so every path
-    sees the same machine (its speed moves 2x between days, and within a run). `watch`,
-    called with a path's name as its run starts, returns what adds to the run's result
-    as it ends (the CPU a process spent, say)."""
+    sees the same machine (its speed moves 2x between days, and within a run); every
+    other round runs them in reverse order, so no path always follows the same one.
+    `watch`, called with a path's name as its run starts, returns what adds to the
+    run's result as it ends (the CPU a process spent, say)."""
     results: dict[str, list[dict[str, str]]] = {name: [] for name in runs}
     for run in runs.values():
         wrk(run.url, duration=1, connections=connections, host=run.host, headers=run.headers,
             script=run.script)  # fmt: skip
-    for _ in range(rounds):
-        for name, run in runs.items():
+    for index in range(rounds):
+        order = list(runs.items())
+        for name, run in order if index % 2 == 0 else reversed(order):
             ended = watch(name) if watch is not None else dict
             result = wrk(
                 run.url,

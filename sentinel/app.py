@@ -42,6 +42,9 @@ from sentinel.websocket import WebSocketRelay, deny
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
+# Where _http leaves the request's hostname in the scope, for what watches requests
+# (sentinel.logged) to read rather than parse the Host header again.
+HOST_SLOT = "dockyard.host"
 # How long startup waits for the first table before serving (404s) and loading later.
 FIRST_LOAD_WAIT = 5.0
 
@@ -135,10 +138,14 @@ class Edge:
             return
         if self._trust_forwarded:
             adopt_forwarded(scope)
-        route = await self._http_route(host)
-        if isinstance(route, Response):
-            await route(scope, receive, send)
-            return
+        scope[HOST_SLOT] = host
+        route = self.routes.table.lookup(host)
+        if route is None or not route.has_instances:
+            woken = await self._unserved(host, route)
+            if isinstance(woken, Response):
+                await woken(scope, receive, send)
+                return
+            route = woken
         too_large = self._too_large(scope)
         if too_large is not None:
             await too_large(scope, receive, send)
@@ -155,10 +162,10 @@ class Edge:
         assert self._proxy is not None, "the edge serves requests only after its lifespan start"
         await self._proxy.forward(scope, receive, send, route, host_header, added)
 
-    async def _http_route(self, host: str) -> Route | Response:
-        """As `_route`, but a stopped preview's request is held while it wakes."""
-        route = self.routes.table.lookup(host)
-        if self._waker is not None and route is not None and not route.has_instances:
+    async def _unserved(self, host: str, route: Route | None) -> Route | Response:
+        """A host with no route, or whose deployment runs no instance: the problem that
+        answers, or, for a stopped preview that wakes, its route once it serves."""
+        if route is not None and self._waker is not None:
             return await self._waker.hold(self.routes, host, route)
         return self._route(host)
 

@@ -1,6 +1,6 @@
 """A replica's request log: every request bound for an app, one tuple, off the hot path.
 
-What a request costs here: a host lookup, a wrapped `send` that notes the status and the
+What a request costs here: a route lookup, a wrapped `send` that notes the status and the
 edge's error code, and a tuple appended to the replica's Shipper (dockyard.analytics),
 which ships once a second in the background and drops (and counts) past its bound rather
 than wait. Nothing secret is kept: the path without its query, never a header, and of
@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from dockyard.analytics.shipper import Shipper
 from sentinel import metered
-from sentinel.app import Edge, _host_header
+from sentinel.app import HOST_SLOT, Edge, _host_header
 from sentinel.metered import MeteredEdge
 from sentinel.outcomes import Answer
 from sentinel.policies.gateway import PRINCIPAL_SLOT
@@ -34,12 +34,16 @@ PRINCIPAL_IDS = ("keyId", "keyspaceId", "identityId", "externalId")
 MAX_PRINCIPALS = 10_000
 Who = tuple[str | None, str | None, str | None, str | None]
 NOBODY: Who = (None, None, None, None)
-_IP_FIRST = frozenset(b"0123456789[")
 
 
-def _is_ip(raw_host: bytes) -> bool:
-    """A Host that is an IP literal asks for the replica's own /healthz, not an app."""
-    return is_ip_literal(normalize_host(raw_host.decode("latin-1")))
+def _app_host(scope: Scope) -> str | None:
+    """The hostname of a request the edge answered before routing it (a malformed one);
+    None for one to the replica's own endpoint (no Host, or an IP literal)."""
+    raw_host = _host_header(scope)
+    if not raw_host:
+        return None
+    host = normalize_host(raw_host.decode("latin-1"))
+    return None if is_ip_literal(host) else host
 
 
 class LoggedEdge(Edge):
@@ -52,37 +56,40 @@ class LoggedEdge(Edge):
         super().__init__(**kwargs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_host = _host_header(scope) if scope["type"] == "http" else None
-        if not raw_host or (raw_host[0] in _IP_FIRST and _is_ip(raw_host)):
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         started = perf_counter_ns()
         answer = Answer(send)
         try:
-            await super().__call__(scope, receive, answer)
+            await self._http(scope, receive, answer)
         finally:
             # Nanoseconds, as measured: integers are cheap to ship (a float's repr in JSON
             # costs three times an int's); the collector makes milliseconds of both times.
-            latency = perf_counter_ns() - started
-            host = normalize_host(raw_host.decode("latin-1"))
-            route = self.routes.table.lookup(host)
-            principal = scope.get(PRINCIPAL_SLOT)
-            who = (self._who.get(principal) or self._learn(principal)) if principal else NOBODY
-            self.request_log.add(
-                (
-                    time.time_ns(),
-                    self.logged_environment,
-                    route.deployment_id if route is not None else None,
-                    self.region,
-                    scope["method"],
-                    host,
-                    scope["path"][:MAX_PATH],
-                    answer.status,
-                    latency,
-                    answer.outcome,
-                    *who,
-                )
+            self._record(scope, answer, perf_counter_ns() - started)
+
+    def _record(self, scope: Scope, answer: Answer, latency: int) -> None:
+        host = scope.get(HOST_SLOT) or _app_host(scope)
+        if host is None:  # the replica's own /healthz
+            return
+        route = self.routes.table.lookup(host)
+        principal = scope.get(PRINCIPAL_SLOT)
+        who = (self._who.get(principal) or self._learn(principal)) if principal else NOBODY
+        self.request_log.add(
+            (
+                time.time_ns(),
+                self.logged_environment,
+                route.deployment_id if route is not None else None,
+                self.region,
+                scope["method"],
+                host,
+                scope["path"][:MAX_PATH],
+                answer.status,
+                latency,
+                answer.outcome,
+                *who,
             )
+        )
 
     def _learn(self, principal: bytes) -> Who:
         """The ids in a principal, kept per encoded principal: a key's is the same bytes
@@ -104,7 +111,12 @@ class LoggedEdge(Edge):
 
 
 class LoggedMeteredEdge(LoggedEdge, MeteredEdge):
-    """Logged and metered: each request is watched by both."""
+    """Logged and metered: one watch of each request feeds the log and the tally."""
+
+    def _record(self, scope: Scope, answer: Answer, latency: int) -> None:
+        if HOST_SLOT in scope or _app_host(scope) is not None:
+            self._tally.add(answer.status, answer.outcome, latency / 1e9)
+        super()._record(scope, answer, latency)
 
 
 def edge_for(environment_id: str, request_log: Shipper | None) -> Callable[..., Edge]:
