@@ -3,6 +3,8 @@
 One long-running activity per region, on that region's task queue, checks every running
 deployment's containers each second. Ejecting comes first (the edge stops sending traffic
 within one route reload); the replacement takes traffic only once it answers its check.
+It also removes orphans: containers of deployments that ended (failed, say) while the
+region's host was unreachable, so that nothing the database no longer wants keeps running.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ log = logging.getLogger(__name__)
 
 REPLACING = "replacing"
 REPLACEMENT_DEADLINE_SECONDS = 60.0
+# Deployments whose instances must not run: they ended before serving traffic.
+ENDED = ("failed", "cancelled", "superseded")
+# Instance statuses that claim a container: an orphan's are recorded as its deployment's.
+CLAIMING = ("starting", "healthy", REPLACING, "draining")
 
 
 class RegionWatch(InstanceActivities):
@@ -38,7 +44,43 @@ class RegionWatch(InstanceActivities):
                 return
             for instance_id in self._dead_instances(request.region):
                 self._replace(instance_id)
+            self._remove_orphans(request.region)
             time.sleep(request.interval_seconds)
+
+    def _remove_orphans(self, region: str) -> None:
+        containers = self._runtime.region_containers(region)
+        with self._sessions() as session:
+            statuses = {
+                row.id: row.status
+                for row in session.execute(
+                    select(Deployment.id, Deployment.status).where(
+                        Deployment.id.in_(set(containers.values()))
+                    )
+                )
+            }
+            leftovers = session.execute(
+                select(Instance.id, Deployment.status)
+                .join(Deployment, Deployment.id == Instance.deployment_id)
+                .where(
+                    Instance.region == region,
+                    Instance.status.in_(CLAIMING),
+                    Deployment.status.in_(ENDED),
+                )
+            ).all()
+        for name, deployment_id in containers.items():
+            # A container whose deployment has no row here is left alone: another dockyard
+            # on the same engine may have started it.
+            if statuses.get(deployment_id) in ENDED:
+                log.warning("removing %s: its deployment %s ended", name, deployment_id)
+                self._runtime.remove(name, grace_seconds=0)
+        if leftovers:
+            with self._sessions.begin() as session:
+                for instance_id, status in leftovers:
+                    session.execute(
+                        update(Instance)
+                        .where(Instance.id == instance_id, Instance.status.in_(CLAIMING))
+                        .values(status=status)
+                    )
 
     def _dead_instances(self, region: str) -> list[str]:
         with self._sessions() as session:

@@ -10,10 +10,12 @@ A git deployment overtaken by a newer one of its branch while queued ends `super
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
     from activities.build import BuildActivities
@@ -35,12 +37,17 @@ with workflow.unsafe.imports_passed_through():
         StepUpdate,
     )
     from workflows import instances
-    from workflows.options import DEPLOY_RETRY, HEARTBEAT, QUICK, STARTUP
+    from workflows.options import DEPLOY_RETRY, HEARTBEAT, QUICK, REGION_PICKUP, STARTUP
 
+T = TypeVar("T")
 QUEUE_WAIT = timedelta(days=1)
 # Finalizing lasts until every region's edge routes the deployment: while an edge is down,
 # the deployment stays `finalizing` (heartbeats still notice a lost worker).
 ROUTES_WAIT = timedelta(days=1)
+REGION_DOWN = (
+    "region {region} did not finish '{activity}': {what}. Its host, Docker engine or "
+    "worker is down, or cannot reach the control plane"
+)
 
 
 @workflow.defn(name=DEPLOYMENT_WORKFLOW)
@@ -49,6 +56,7 @@ class DeploymentWorkflow:
         self._deployment_id = ""
         self._status = "pending"
         self._step = ""
+        self._failed_region = ""
 
     @workflow.query
     def status(self) -> str:
@@ -121,14 +129,27 @@ class DeploymentWorkflow:
         """Every region's instances started, then every region's healthy."""
         queues, starts = deployment.queues, instances.per_region(deployment)
         started = await asyncio.gather(
-            *(instances.schedule(start, queues, retry=DEPLOY_RETRY) for start in starts)
+            *(
+                self._in_region(start.region, instances.schedule(start, queues, retry=DEPLOY_RETRY))
+                for start in starts
+            )
         )
         await asyncio.gather(
             *(
-                instances.wait_healthy(start, refs, queues, retry=DEPLOY_RETRY)
+                self._in_region(
+                    start.region, instances.wait_healthy(start, refs, queues, retry=DEPLOY_RETRY)
+                )
                 for start, refs in zip(starts, started, strict=True)
             )
         )
+
+    async def _in_region(self, region: str, step: Awaitable[T]) -> T:
+        """One region's step; the first region to fail is named in the failure."""
+        try:
+            return await step
+        except ActivityError:
+            self._failed_region = self._failed_region or region
+            raise
 
     async def _assign_domains(self, deployment: DeploymentInput) -> None:
         await workflow.execute_activity_method(
@@ -160,22 +181,11 @@ class DeploymentWorkflow:
         code, message = "unknown", str(cause or error)
         if isinstance(cause, ApplicationError):
             code, message = cause.type or "unknown", cause.message
+        elif isinstance(cause, TimeoutError) and self._failed_region:
+            code, message = "region_unavailable", _region_down(self._failed_region, error, cause)
         # Remove what this deployment started; nothing that serves traffic changes.
         await asyncio.gather(
-            *(
-                instances.remove(
-                    RemoveInstancesInput(
-                        deployment_id=deployment.deployment_id,
-                        region=region.name,
-                        reason="failed",
-                        grace_seconds=0,  # it never served traffic
-                        propagation_seconds=0,
-                    ),
-                    deployment.queues,
-                    retry=DEPLOY_RETRY,
-                )
-                for region in deployment.regions
-            )
+            *(self._remove_started(deployment, region.name) for region in deployment.regions)
         )
         await workflow.execute_local_activity_method(
             DeploymentRecords.record_failure,
@@ -186,6 +196,25 @@ class DeploymentWorkflow:
             retry_policy=DEPLOY_RETRY,
         )
         self._set_search_status("failed")
+
+    async def _remove_started(self, deployment: DeploymentInput, region: str) -> None:
+        """A region that is down is not waited for: once its host is back, the region's
+        watch removes what this deployment left there."""
+        try:
+            await instances.remove(
+                RemoveInstancesInput(
+                    deployment_id=deployment.deployment_id,
+                    region=region,
+                    reason="failed",
+                    grace_seconds=0,  # it never served traffic
+                    propagation_seconds=0,
+                ),
+                deployment.queues,
+                retry=DEPLOY_RETRY,
+                pickup=REGION_PICKUP,
+            )
+        except ActivityError as error:
+            workflow.logger.warning("instances in region %s not removed: %s", region, error)
 
     async def _supersede(self, newer_deployment_id: str) -> None:
         await self._record(
@@ -221,3 +250,16 @@ class DeploymentWorkflow:
             start_to_close_timeout=QUICK,
             retry_policy=DEPLOY_RETRY,
         )
+
+
+def _region_down(region: str, error: ActivityError, cause: TimeoutError) -> str:
+    if cause.type == TimeoutType.SCHEDULE_TO_START:
+        what = (
+            f"no worker of the region took it within {REGION_PICKUP.total_seconds():.0f}s "
+            "(schedule-to-start timeout)"
+        )
+    elif cause.type == TimeoutType.HEARTBEAT:
+        what = "its worker stopped heartbeating (heartbeat timeout)"
+    else:
+        what = f"it timed out ({cause.message})"
+    return REGION_DOWN.format(region=region, activity=error.activity_type, what=what)

@@ -7,6 +7,7 @@ and the environment's moves alike; `start` and `stop` are the environment's.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         ENVIRONMENT_RETRY,
         HEARTBEAT,
         QUICK,
+        REGION_PICKUP,
         REMOVAL,
         STARTUP,
         health_wait,
@@ -57,6 +59,7 @@ async def schedule(
         InstanceActivities.start_instances,
         start,
         task_queue=queues.region(start.region),
+        schedule_to_start_timeout=REGION_PICKUP,
         start_to_close_timeout=STARTUP,
         heartbeat_timeout=HEARTBEAT,
         retry_policy=retry,
@@ -83,6 +86,7 @@ async def wait_healthy(
             port=start.runtime.port,
         ),
         task_queue=queues.region(start.region),
+        schedule_to_start_timeout=REGION_PICKUP,
         start_to_close_timeout=health_wait(check),
         heartbeat_timeout=HEARTBEAT,
         retry_policy=retry,
@@ -96,12 +100,15 @@ async def remove(
     *,
     retry: RetryPolicy,
     summary: str | None = None,
+    pickup: timedelta | None = None,
 ) -> None:
-    """One region's instances: out of routing, drained, stopped."""
+    """One region's instances: out of routing, drained, stopped. `pickup`: give up when no
+    worker of the region takes the work within it (None: wait for the region to return)."""
     await workflow.execute_activity_method(
         InstanceActivities.remove_instances,
         request,
         task_queue=queues.region(request.region),
+        schedule_to_start_timeout=pickup,
         start_to_close_timeout=REMOVAL,
         heartbeat_timeout=HEARTBEAT,
         retry_policy=retry,

@@ -35,6 +35,10 @@ STARTUP = timedelta(minutes=5)
 REMOVAL = timedelta(minutes=2)
 # Activities heartbeat every second: a worker killed mid-activity is noticed this fast.
 HEARTBEAT = timedelta(seconds=10)
+# A region's work that no worker of the region picks up within this is not waited for: its
+# host (engine, worker or the link to it) is down, and the deployment says so instead of
+# hanging. Not retried: Temporal never retries a schedule-to-start timeout.
+REGION_PICKUP = timedelta(seconds=30)
 
 
 def health_wait(check: HealthCheck | None) -> timedelta:

@@ -9,7 +9,7 @@ import httpx
 from tests.regions.apps import REGION_APP
 from tests.regions.conftest import AWAY, HOME
 from tests.regions.host import RegionHost
-from tests.regions.plane import ControlPlane, wait_deployment
+from tests.regions.plane import ControlPlane, deploy, wait_deployment
 
 LIVE = "atlas-acme.localhost"
 
@@ -26,16 +26,7 @@ def test_each_region_runs_on_its_own_engine_behind_its_own_edge(
     with plane.api() as api:
         api.call("projects.createProject", {"slug": "atlas", "name": "atlas"})
         api.call("apps.createApp", {"project": "atlas", "slug": "default", "name": "atlas"})
-        created = api.call(
-            "deployments.createDeployment",
-            {
-                "project": "atlas",
-                "app": "default",
-                "environment": "production",
-                "image": {"dockerImage": REGION_APP},
-            },
-        )
-        found = wait_deployment(api, created["deploymentId"])
+        found = wait_deployment(api, deploy(api, "atlas", REGION_APP))
 
     assert found["status"] == "ready", found.get("error")
     assert found["regions"] == [HOME, AWAY]
