@@ -4,6 +4,7 @@ region.
 python worker.py                        # control and build queues and every configured region
 python worker.py --region eu            # only the region queue, beside that region's Docker host
 python worker.py --region eu --control  # the control and build queues, and region eu only
+python worker.py --control              # the control and build queues only (regions elsewhere)
 """
 
 from __future__ import annotations
@@ -182,11 +183,11 @@ async def connect_with_retry(settings: Settings) -> Client:
 
 async def serve(settings: Settings, *, region: str | None, control: bool = False) -> None:
     """`region`: serve only that region's queue (and, with `control`, the control and build
-    queues too); None: every queue."""
+    queues too); None: every queue, or with `control` the control and build queues only."""
     migrate(make_engine(settings.database_url))
     client = await connect_with_retry(settings)
     await register_search_attributes(client, settings.temporal_namespace)
-    served = [region] if region else settings.regions
+    served = [region] if region else [] if control else settings.regions
     collector = runtime_log_collector(settings, served)
     metrics = WorkerMetrics(make_sessionmaker(make_engine(settings.database_url)))
     metrics_server = serve_metrics(metrics.registry, settings.worker_metrics_port)
@@ -196,7 +197,7 @@ async def serve(settings: Settings, *, region: str | None, control: bool = False
             settings,
             executor,
             control=control or region is None,
-            regions=[region] if region else None,
+            regions=served,
             log_collector=collector,
             interceptors=[metrics.interceptor()],
         )
@@ -205,7 +206,7 @@ async def serve(settings: Settings, *, region: str | None, control: bool = False
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with _running(workers):
-            await start_region_watches(client, settings, [region] if region else settings.regions)
+            await start_region_watches(client, settings, served)
             queues = ", ".join(worker.task_queue for worker in workers)
             log.info("worker polling %s", queues)
             await stop.wait()
@@ -234,8 +235,8 @@ def main() -> None:
     parser.add_argument(
         "--control",
         action="store_true",
-        help="with --region: also the control and build queues (a control plane that is "
-        "also one region's host, while other regions run on hosts of their own)",
+        help="serve the control and build queues; with --region, that region's too (a control "
+        "plane that is also one region's host, while other regions run on hosts of their own)",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")

@@ -119,11 +119,12 @@ def control_plane(
     postgres_admin_url: str,
     hosts: list[RegionHost],
     temporal: bool = False,
+    local_region: bool = True,
     **overrides: Any,
 ) -> Iterator[ControlPlane]:
-    """Redis, a PostgreSQL database of its own, the API, and the worker and edge of
-    `regions[0]`, with links from every host; `temporal`: start a Temporal dev server too,
-    at `temporal_address`."""
+    """Redis, a PostgreSQL database of its own, the API and the control plane's worker,
+    with links from every host; `local_region`: the worker and an edge serve `regions[0]`
+    on this machine too; `temporal`: start a Temporal dev server at `temporal_address`."""
     state.mkdir(parents=True, exist_ok=True)
     (state / "logs").mkdir(exist_ok=True)
     with ExitStack() as stack:
@@ -162,12 +163,14 @@ def control_plane(
                 stack.enter_context(forward(host, url, state / "logs"))
         bootstrap(settings)
         python = sys.executable
-        worker = [python, str(ROOT / "worker.py"), "--region", regions[0], "--control"]
-        processes.start("worker", worker, quiet=True)
+        worker = [python, str(ROOT / "worker.py"), "--control"]
+        command = [*worker, "--region", regions[0]] if local_region else worker
+        processes.start("worker", command, quiet=True)
         processes.start("api", [python, "-m", "api"], quiet=True)
-        processes.start("edge", [python, "-m", "sentinel"], quiet=True)
         wait_for(f"127.0.0.1:{settings.api_port}", "the API", processes)
-        wait_for(f"127.0.0.1:{settings.edge_port}", "the edge", processes)
+        if local_region:
+            processes.start("edge", [python, "-m", "sentinel"], quiet=True)
+            wait_for(f"127.0.0.1:{settings.edge_port}", "the edge", processes)
         plane = ControlPlane(settings=settings, stack=processes)
         stack.callback(plane.stop_hosts)
         yield plane
@@ -257,6 +260,20 @@ def _until_listening(address: str, process: subprocess.Popen[bytes]) -> None:
         assert process.poll() is None, f"{process.args!r} exited"
         assert time.monotonic() < deadline, f"nothing listens at {address}"
         time.sleep(0.05)
+
+
+def deploy(api: ApiClient, project: str, image: str) -> str:
+    """createDeployment of an image to the project's production; its deployment id."""
+    created = api.call(
+        "deployments.createDeployment",
+        {
+            "project": project,
+            "app": "default",
+            "environment": "production",
+            "image": {"dockerImage": image},
+        },
+    )
+    return str(created["deploymentId"])
 
 
 def wait_deployment(
