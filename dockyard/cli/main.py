@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dockyard.cli import deployment_rows, lifecycle, repos
+from dockyard.cli import deployment_rows, environment_settings, lifecycle, repos
 from dockyard.cli.client import ApiError, edge_port_of
 from dockyard.cli.deploy import deploy
 from dockyard.cli.domains import domains
@@ -48,6 +48,7 @@ app.add_typer(policies, name="policies")
 app.command()(deploy)
 apps.command("connect")(repos.connect)
 apps.command("disconnect")(repos.disconnect)
+environments.command("settings")(environment_settings.settings)
 
 
 @app.command()
