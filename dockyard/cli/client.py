@@ -186,13 +186,18 @@ class ApiClient:
 
 
 def _describe(status: int, payload: dict[str, Any]) -> str:
+    """The API's error as one sentence: its detail, each bad field the detail does not
+    already name, and the fix the API suggests."""
     error = payload.get("error") or {}
-    detail = error.get("detail") or error.get("title") or f"the API answered {status}"
-    fields = [
-        f"{item.get('location', '')}: {item.get('message', '')}".strip(": ")
-        for item in error.get("errors") or []
-    ]
-    return "; ".join([detail, *fields]) if fields else str(detail)
+    detail = str(error.get("detail") or error.get("title") or f"the API answered {status}")
+    parts = [detail]
+    for item in error.get("errors") or []:
+        message = str(item.get("message") or "")
+        if message and message not in detail:
+            parts.append(f"{item.get('location', '')}: {message}".strip(": "))
+        if item.get("fix"):
+            parts.append(str(item["fix"]))
+    return "; ".join(parts)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

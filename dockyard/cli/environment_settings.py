@@ -292,8 +292,8 @@ def _update(environment: Environment, changes: dict[str, Any]) -> None:
 def _sentence(error: ApiError) -> str:
     """The API's own sentence, with its field named by the flag that sets it.
 
-    The client joins the API's detail and its list of fields with `; `, and the detail
-    already names the first field: keep the detail alone.
+    The client joins the API's detail, the fields it does not name and the API's fix
+    with `; `: keep the detail and the fix, which say it in the flags' words.
     """
     detail = FIELD_LIST.split(error.message, maxsplit=1)[0]
 
@@ -301,7 +301,11 @@ def _sentence(error: ApiError) -> str:
         field, part = match[1], match[2]
         return f"{FLAGS.get(f'{field}.{part}') or FLAGS.get(field) or field}: "
 
-    return LOCATION.sub(flag, detail, count=1)
+    worded = LOCATION.sub(flag, detail, count=1)
+    for field, name in FLAGS.items():  # the API's fix names fields (`wakeOnRequest`)
+        if field != field.lower() and "." not in field:
+            worded = re.sub(rf"\b{re.escape(field)}\b", name, worded)
+    return worded
 
 
 def _shown(environment: Environment, current: dict[str, Any]) -> list[tuple[str, str]]:

@@ -107,7 +107,8 @@ def test_a_bad_value_is_the_apis_sentence_and_changes_nothing(dockyard: Dockyard
 
     assert one_sentence_error(bad_memory) == "error: --memory: Input should be a multiple of 256"
     assert one_sentence_error(unknown_region) == (
-        "error: --regions: region 'mars' is not one this dockyard runs"
+        "error: --regions: region 'mars' is not one this dockyard runs; "
+        "Use one of: local (DOCKYARD_REGIONS)."
     )
     assert "--healthcheck-path" in one_sentence_error(no_path)
     assert stored(dockyard, project, "production") == before
@@ -124,7 +125,8 @@ def test_wake_on_request_is_refused_for_production_and_applies_at_once_to_a_prev
 
     assert one_sentence_error(refused) == (
         "error: --wake-on-request: only a preview environment wakes on request; "
-        "production keeps its standby deployments warm instead"
+        "production keeps its standby deployments warm instead; "
+        "Leave --wake-on-request out for a production environment."
     )
     assert stored(dockyard, project, "production")["runtime"]["port"] == 8080
     rows, after = settings(dockyard, project, "preview", "--no-wake-on-request")

@@ -159,9 +159,12 @@ def test_a_key_from_the_cli_opens_a_preview_guarded_by_a_policy_file(
     assert get(tour, PREVIEW_HOST).status_code == 401
     assert get(tour, PREVIEW_HOST, key).text.strip() == "v1"
 
+    # A stopped preview would wake on its first request; this one stays stopped until
+    # `dockyard start`.
+    succeeds(tour.cli("envs", "settings", "tour", "preview", "--no-wake-on-request"))
     succeeds(tour.cli("stop", deployment))
     assert status(tour, deployment)["status"] == "stopped"
-    eventually(lambda: get(tour, PREVIEW_HOST, key).status_code != 200, "still serving")
+    eventually(lambda: get(tour, PREVIEW_HOST, key).status_code == 503, "still serving")
     assert "does not exist" in one_sentence_error(tour.cli("stop", "d_doesnotexist"))
     succeeds(tour.cli("start", deployment))
     assert status(tour, deployment)["status"] == "ready"
