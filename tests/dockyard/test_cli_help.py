@@ -30,6 +30,7 @@ SUBCOMMANDS = (
     "dockyard policies set",
     "dockyard apps connect",
     "dockyard apps disconnect",
+    "dockyard envs settings",
 )
 
 
