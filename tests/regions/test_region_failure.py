@@ -21,9 +21,10 @@ LIVE = f"{PROJECT}-acme.localhost"
 
 
 def containers(client: docker.DockerClient, deployment_id: str) -> list[str]:
-    """Status of each of the deployment's containers on this engine, running or not."""
+    """Status of each of the deployment's containers on this engine, running or not; one
+    removed while it is listed (the watch at work) is gone, not an error."""
     found = client.containers.list(
-        all=True, filters={"label": f"dockyard.deployment={deployment_id}"}
+        all=True, filters={"label": f"dockyard.deployment={deployment_id}"}, ignore_removed=True
     )
     return sorted(container.status for container in found)
 

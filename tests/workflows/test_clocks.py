@@ -94,7 +94,11 @@ async def status_becomes(sessions: sessionmaker[Session], deployment_id: str, st
 
 
 def containers(client: docker.DockerClient, deployment_id: str) -> int:
-    return len(client.containers.list(filters={"label": f"dockyard.deployment={deployment_id}"}))
+    return len(
+        client.containers.list(
+            filters={"label": f"dockyard.deployment={deployment_id}"}, ignore_removed=True
+        )
+    )
 
 
 @pytest.mark.usefixtures("clock_workers")

@@ -37,7 +37,11 @@ def live(sessions: sessionmaker[Session]) -> str | None:
 
 
 def running_containers(client: docker.DockerClient, deployment_id: str) -> int:
-    return len(client.containers.list(filters={"label": f"dockyard.deployment={deployment_id}"}))
+    return len(
+        client.containers.list(
+            filters={"label": f"dockyard.deployment={deployment_id}"}, ignore_removed=True
+        )
+    )
 
 
 async def lifecycle(client: Client, seeded: Seeded, update: str, deployment_id: str):
