@@ -48,6 +48,11 @@ from sentinel.routing import Route
 log = logging.getLogger(__name__)
 
 WAKE_UPDATE = "wake_deployment"  # workflows.environment.EnvironmentWorkflow.wake
+# How long what the database said of a deployment without instances stands. Requests to
+# a production deployment whose instances all died, or to a preview that does not wake,
+# would otherwise each cost a database read: a flood of them is one read a second.
+ANSWER_SECONDS = 1.0
+MAX_ANSWERS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +136,9 @@ class Waker:
         # A deployment's wake, kept until a request sees the deployment routed again, so
         # requests between the wake's end and the next route reload still wait for it.
         self._wakes: dict[str, asyncio.Task[None]] = {}
+        # Per deployment: the read under way, and the last answer with when it expires.
+        self._reads: dict[str, asyncio.Future[Asleep | None]] = {}
+        self._answers: dict[str, tuple[float, Asleep | None]] = {}
 
     async def hold(self, routes: RouteKeeper, host: str, route: Route) -> Route | Response:
         """`route` has no instances: the route once it has, or the problem to answer."""
@@ -139,7 +147,7 @@ class Waker:
         if wake is not None and not wake.done():  # a burst: one database read, by the first
             return await self._until_routed(routes, host, route, wake)
         try:
-            asleep = await asyncio.to_thread(self._find, deployment_id)
+            asleep = await self._read(deployment_id)
         except Exception as error:  # the database blinked: answer as before wake existed
             log.warning("could not tell whether %s can wake: %s", deployment_id, error)
             asleep = None
@@ -154,6 +162,29 @@ class Waker:
         if wake is None:
             return problems.no_healthy_instance(host, deployment_id)
         return await self._until_routed(routes, host, route, wake)
+
+    async def _read(self, deployment_id: str) -> Asleep | None:
+        """What the database says of the deployment: one read at a time per deployment,
+        and its answer stands for ANSWER_SECONDS."""
+        loop = asyncio.get_running_loop()
+        answered = self._answers.get(deployment_id)
+        if answered is not None and answered[0] > loop.time():
+            return answered[1]
+        reading = self._reads.get(deployment_id)
+        if reading is None:
+            reading = asyncio.ensure_future(asyncio.to_thread(self._find, deployment_id))
+            self._reads[deployment_id] = reading
+            reading.add_done_callback(lambda done: self._remember(deployment_id, done))
+        return await asyncio.shield(reading)
+
+    def _remember(self, deployment_id: str, read: asyncio.Future[Asleep | None]) -> None:
+        self._reads.pop(deployment_id, None)
+        if read.cancelled() or read.exception() is not None:
+            return
+        if len(self._answers) >= MAX_ANSWERS:
+            self._answers.clear()
+        expires = asyncio.get_running_loop().time() + ANSWER_SECONDS
+        self._answers[deployment_id] = (expires, read.result())
 
     def _begin(self, asleep: Asleep, routes: RouteKeeper) -> asyncio.Task[None]:
         async def wake() -> None:

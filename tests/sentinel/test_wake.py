@@ -132,3 +132,26 @@ async def test_a_failed_wake_says_why_and_the_next_request_tries_again() -> None
     finally:
         reloading.cancel()
     assert sleeping.wakes == 2
+
+
+async def test_a_flood_to_a_deployment_that_cannot_wake_reads_the_database_once() -> None:
+    sleeping = Sleeping()
+    sleeping.asleep = None  # production whose instances all died
+    reads = 0
+
+    def find(deployment_id: str) -> Asleep | None:
+        nonlocal reads
+        reads += 1
+        return sleeping.find(deployment_id)
+
+    keeper = keeper_for(sleeping)
+    waker = Waker(find=find, wake=sleeping.wake, timeout=5)
+    route = keeper.table.routes[HOST]
+
+    together = await asyncio.gather(*(waker.hold(keeper, HOST, route) for _ in range(50)))
+    after = [await waker.hold(keeper, HOST, route) for _ in range(50)]
+
+    assert {status_and_code(answer) for answer in together + after} == {
+        (503, "no_healthy_instance")
+    }
+    assert reads == 1
