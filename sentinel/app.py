@@ -187,7 +187,11 @@ class Edge:
         host = normalize_host(host_header.decode("latin-1")) if host_header else ""
         if self._trust_forwarded:
             adopt_forwarded(scope)
-        route = self._route(host) if host and not is_ip_literal(host) else None
+        route: Route | Response | None = None
+        if host and not is_ip_literal(host):
+            route = self.routes.table.lookup(host)
+            if route is None or not route.has_instances:
+                route = await self._unserved(host, route)  # a stopped preview wakes
         if not isinstance(route, Route):
             await deny(scope, send, route or problems.unknown_host(host))
             return

@@ -9,6 +9,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from dockyard.payloads import EnvironmentInput
+from sentinel.wake import Asleep, Waker
 from tests.sentinel.conftest import Rows, RunningEdge, StartEdge, Upstream
 
 StartUpstream = Callable[..., Awaitable[Upstream]]
@@ -110,3 +112,30 @@ async def test_handshakes_the_edge_or_the_app_refuse_get_an_http_status(
             async with connect(running, host=host):
                 pass
         assert refused.value.status == status
+
+
+async def test_a_handshake_to_a_stopped_preview_is_held_while_it_wakes(
+    start_edge: StartEdge, rows: Rows, upstreams: StartUpstream
+) -> None:
+    chat = await upstreams("chat", ws_app())
+    deployment_id = rows.deployment()
+    rows.domain(HOST, deployment_id)  # routed, but no instance runs: it is stopped
+    running = await start_edge()
+    woken = []
+
+    async def wake(asleep: Asleep) -> None:  # the environment's workflow, stood in for
+        woken.append(asleep.deployment_id)
+        await asyncio.to_thread(rows.instance, deployment_id, chat.address)
+
+    asleep = Asleep(
+        deployment_id=deployment_id,
+        wake_on_request=True,
+        environment=EnvironmentInput(environment_id=rows.environment_id, production=False),
+    )
+    running.edge._waker = Waker(find=lambda _: asleep, wake=wake, timeout=10)
+
+    async with connect(running) as ws:
+        hello = await ws.receive_json()
+
+    assert hello["host"] == HOST
+    assert woken == [deployment_id]
