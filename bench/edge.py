@@ -5,8 +5,10 @@ Sentinel replica of the environment behind it, with key auth and a rate limit on
 nginx `proxy_pass` (the reference), both in front of the same nginx `return 200`, over
 plain HTTP and over HTTPS (TLS 1.3, the edge with a wildcard certificate the bench makes,
 nginx with the same one). wrk drives each in turn for `--rounds` alternating rounds; the
-round with the median p99 is the one judged. For context it also measures Caddy alone
-proxying to the upstream (`caddy reverse-proxy`), the ceiling any edge built on Caddy has.
+round with the median p99 is the one judged. For context it also measures two bounds,
+both with the edge's own Caddy transport settings: Caddy alone proxying to the upstream,
+and Caddy in front of the cheapest Python hop there is (bench.relay: relaying only, no
+policies), which is what any edge of Caddy plus one Python hop reaches on the machine.
 
 Bar: edge requests/s >= 0.35 x nginx's, over HTTP and over HTTPS (goal 0.5).
 The last line is `ratio <x> p99_ms <y>`: the lower of the two ratios, and the edge's p99
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import re
 import shutil
@@ -46,6 +49,7 @@ from dockyard.ids import new_id
 from dockyard.models import App, Deployment, Domain, Environment, Instance, Project
 from dockyard.settings import Settings, settings_environment
 from sentinel.caddy import caddy_binary
+from sentinel.caddy_config import IDLE_CONNECTIONS_PER_REPLICA
 
 HOST = "bench-acme.localhost"
 REDIS_URL = os.environ.get("DOCKYARD_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -152,6 +156,29 @@ def start_upstream(
     stack.enter_context(running(command))
     wait_for(f"http://127.0.0.1:{port}/")
     return "nginx return 200" if nginx else None
+
+
+def caddy_in_front(workdir: Path, port: int, upstream_port: int) -> list[str]:
+    """Caddy proxying plain HTTP on `port` to `upstream_port`, with the transport settings
+    the edge gives its routes to replicas (kept-alive connections), and no admin API."""
+    config = {
+        "admin": {"disabled": True},
+        "apps": {"http": {"servers": {"bench": {
+            "listen": [f"127.0.0.1:{port}"],
+            "automatic_https": {"disable": True},
+            "routes": [{"handle": [{
+                "handler": "reverse_proxy",
+                "upstreams": [{"dial": f"127.0.0.1:{upstream_port}"}],
+                "transport": {
+                    "protocol": "http",
+                    "keep_alive": {"max_idle_conns_per_host": IDLE_CONNECTIONS_PER_REPLICA},
+                },
+            }]}],
+        }}}},
+    }  # fmt: skip
+    path = workdir / f"caddy-{port}.json"
+    path.write_text(json.dumps(config))
+    return [caddy_binary(), "run", "--config", str(path)]
 
 
 def prepare_database(path: Path, upstream_port: int) -> str:
@@ -433,10 +460,12 @@ def main() -> None:
         env = os.environ | settings_environment(settings)
         log = workdir / "edge.log"
         stack.enter_context(running([sys.executable, "-m", "sentinel"], env=env, log=log))
-        caddy_port = free_port()
-        caddy = [caddy_binary(), "reverse-proxy", "--from", f"http://127.0.0.1:{caddy_port}",
-                 "--to", f"127.0.0.1:{upstream_port}"]  # fmt: skip
-        stack.enter_context(running(caddy, log=workdir / "caddy.log"))
+        caddy_port, relay_port, relayed_port = free_port(), free_port(), free_port()
+        relay = [sys.executable, "-m", "bench.relay", str(relay_port), str(upstream_port)]
+        stack.enter_context(running(relay))
+        for port, to in ((caddy_port, upstream_port), (relayed_port, relay_port)):
+            command = caddy_in_front(workdir, port, to)
+            stack.enter_context(running(command, log=workdir / f"caddy-{port}.log"))
         auth = {"Authorization": f"Bearer {key}"}
         edge_http = f"http://127.0.0.1:{settings.edge_port}/"
         edge_https = f"https://{HOST}:{settings.edge_https_port}/"
@@ -444,6 +473,7 @@ def main() -> None:
             wait_served(edge_http, {"Host": HOST, **auth})
             wait_served(f"https://127.0.0.1:{settings.edge_https_port}/", {"Host": HOST, **auth})
             wait_for(f"http://127.0.0.1:{caddy_port}/")
+            wait_for(f"http://127.0.0.1:{relayed_port}/")
         except (OSError, TimeoutError) as error:
             sys.exit(f"the edge did not come up ({error}):\n{log.read_text()}")
         loopback = workdir / "loopback.lua"
@@ -453,32 +483,30 @@ def main() -> None:
             "edge (Caddy + replica), HTTP": Run(edge_http, HOST, auth),
             "nginx proxy_pass, HTTPS": Run(f"https://{HOST}:{tls_proxy_port}/", script=loopback),
             "edge (Caddy + replica), HTTPS": Run(edge_https, None, auth, loopback),
-            "caddy reverse-proxy alone, HTTP": Run(f"http://127.0.0.1:{caddy_port}/"),
+            "caddy alone, HTTP": Run(f"http://127.0.0.1:{caddy_port}/"),
+            "caddy + bare Python relay, HTTP": Run(f"http://127.0.0.1:{relayed_port}/"),
         }
         rounds = alternating_rounds(
             runs, rounds=args.rounds, duration=args.duration, connections=args.connections
         )
-    results = {name: median_run(runs_of) for name, runs_of in rounds.items()}
-    print(
-        f"\nwrk -t1 -c{args.connections} -d{args.duration}s, same upstream (nginx return 200), "
-        f"{args.rounds} alternating rounds; load average before: {load_before}"
+    results = print_rounds(
+        rounds, duration=args.duration, connections=args.connections, load_before=load_before
     )
-    print(f"{'path':<36} {'requests/s':>12} {'p50':>10} {'p99':>10}  non-2xx/errors")
-    for name, result in results.items():
-        print(
-            f"{name:<36} {result['rps']:>12} {result['p50']:>10} {result['p99']:>10}  "
-            f"{result['errors']}"
-        )
 
     def ratio(path: str, reference: str) -> float:
         return float(results[path]["rps"]) / float(results[reference]["rps"])
 
     http_ratio = ratio("edge (Caddy + replica), HTTP", "nginx proxy_pass, HTTP")
     https_ratio = ratio("edge (Caddy + replica), HTTPS", "nginx proxy_pass, HTTPS")
-    ceiling = ratio("caddy reverse-proxy alone, HTTP", "nginx proxy_pass, HTTP")
+    ceiling = ratio("caddy alone, HTTP", "nginx proxy_pass, HTTP")
+    bound = ratio("caddy + bare Python relay, HTTP", "nginx proxy_pass, HTTP")
     p99 = milliseconds(results["edge (Caddy + replica), HTTPS"]["p99"])
     print(f"\nedge / nginx: HTTP {http_ratio:.2f}, HTTPS {https_ratio:.2f} (bar 0.35, goal 0.5)")
     print(f"caddy alone / nginx, HTTP: {ceiling:.2f} (the ceiling of any edge on Caddy here)")
+    print(
+        f"caddy + bare Python relay / nginx, HTTP: {bound:.2f} (Caddy and a Python hop "
+        "that only relays: the bound of any edge of Caddy plus one Python hop here)"
+    )
     print(f"ratio {min(http_ratio, https_ratio):.2f} p99_ms {p99:.1f}")
 
 
