@@ -36,6 +36,12 @@ PR_SET_PDEATHSIG = 1
 START_TIMEOUT = 20.0
 RESTART_DELAY = 0.2
 STOP_GRACE = 10.0
+# Go collects garbage when the heap has grown by GOGC percent since the last collection.
+# Caddy's live heap is a few tens of MB and a proxy allocates per request: at 400 it
+# collects a quarter as often, which measured 10-15 % more requests/s through the edge
+# and a lower p99 (bench/edge.py), for a heap that may grow a few times larger. A GOGC
+# set in the edge's environment wins.
+GOGC = "400"
 
 
 class CaddyError(RuntimeError):
@@ -94,6 +100,7 @@ class Caddy:
         config_file.write_text(json.dumps(config, indent=1))
         self._routes = route_ids(config)
         environment = {
+            "GOGC": GOGC,
             **os.environ,
             # Caddy's own files (autosave, locks) stay in dockyard's home.
             "XDG_CONFIG_HOME": str(self._home / "config"),

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from dockyard.cli.dev import caddy_root
+from sentinel.caddy import GOGC
 from tests.sentinel.conftest import Rows, Upstream
 from tests.sentinel.region_edge import RunningEdge, alive, region_edge
 
@@ -84,6 +85,9 @@ async def test_caddy_killed_comes_back_with_its_routes(shop_edge: RunningEdge) -
         response = await edge.https_get(client, HOST)
     assert response.status_code == 200
     assert json.loads(response.content)["instance"] == "shop"
+    # The Caddy started again is tuned as the first was (the edge's GOGC, unless set).
+    environ = Path(f"/proc/{(await edge.health())['caddy']['pid']}/environ").read_bytes()
+    assert f"GOGC={os.environ.get('GOGC', GOGC)}".encode() in environ.split(b"\0")
 
 
 async def test_the_api_and_dashboard_are_served_over_https_at_their_own_hostname(
