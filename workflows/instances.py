@@ -36,6 +36,11 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
+# Histories recorded before a failed start cleaned up after itself (and before its regions
+# were all waited for when one failed).
+CLEAN_FAILED_START = "clean-failed-start"
+
+
 def per_region(deployment: DeploymentInput | DeploymentPlan) -> list[StartInstancesInput]:
     """What starting the deployment asks of each of its regions."""
     return [
@@ -117,13 +122,31 @@ async def remove(
 
 
 async def start(plan: DeploymentPlan, queues: TaskQueues) -> None:
-    """Bring a stopped deployment back: every region's instances, healthy, before traffic."""
+    """Bring a stopped deployment back: every region's instances, healthy, before traffic.
+
+    If a region's instances do not come up (the image is gone, the app exits or fails its
+    health check), every region finishes what it was doing, then what did start is
+    removed everywhere and the deployment says `stopped`: a failed start, promote or wake
+    leaves nothing running unhealthy, and the next attempt begins clean."""
 
     async def region(request: StartInstancesInput) -> None:
         refs = await schedule(request, queues, retry=ENVIRONMENT_RETRY)
         await wait_healthy(request, refs, queues, retry=ENVIRONMENT_RETRY)
 
-    await asyncio.gather(*(region(request) for request in per_region(plan)))
+    requests = per_region(plan)
+    if not workflow.patched(CLEAN_FAILED_START):
+        await asyncio.gather(*(region(request) for request in requests))
+        return
+    outcomes = await asyncio.gather(
+        *(region(request) for request in requests), return_exceptions=True
+    )
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    for failure in failures:
+        if isinstance(failure, asyncio.CancelledError):
+            raise failure
+    if failures:
+        await stop(plan.deployment_id, [request.region for request in requests], queues)
+        raise failures[0]
 
 
 async def stop(deployment_id: str, regions: list[str], queues: TaskQueues) -> None:

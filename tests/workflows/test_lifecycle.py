@@ -9,7 +9,7 @@ from datetime import timedelta
 import docker
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 
 from dockyard.models import App, Deployment, Domain, Environment, Instance
 from dockyard.payloads import (
@@ -19,6 +19,7 @@ from dockyard.payloads import (
     environment_workflow_id,
 )
 from dockyard.settings import Settings
+from dockyard.specs import HealthCheck
 from tests.seed import Seeded, seed_app
 from tests.workflows.test_deployment import deploy
 
@@ -107,11 +108,7 @@ async def test_standby_stops_after_its_window_and_promote_starts_it_again(
     await deploy(temporal_client, sessions, settings, seeded, demo_images["v2"])
     assert running_containers(docker_client, v1.id) == 1
 
-    for _ in range(200):  # standby_time is 3 s here
-        with sessions() as session:
-            if session.get_one(Deployment, v1.id).status == "stopped":
-                break
-        await asyncio.sleep(0.1)
+    await wait_for_status(sessions, v1.id, "stopped")  # standby_time is 3 s here
     assert running_containers(docker_client, v1.id) == 0
 
     result = await lifecycle(temporal_client, seeded, "promote_to", v1.id)
@@ -121,6 +118,54 @@ async def test_standby_stops_after_its_window_and_promote_starts_it_again(
     with sessions() as session:
         assert session.get_one(Deployment, v1.id).status == "ready"
     assert live(sessions) == v1.id
+
+
+async def test_a_promote_whose_instances_fail_their_health_check_leaves_nothing_running(
+    temporal_client: Client,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    demo_images: dict[str, str],
+    docker_client: docker.DockerClient,
+) -> None:
+    seeded = seed_app(sessions)
+    v1 = await deploy(temporal_client, sessions, settings, seeded, demo_images["v1"])
+    v2 = await deploy(temporal_client, sessions, settings, seeded, demo_images["v2"])
+    await wait_for_status(sessions, v1.id, "stopped")  # standby_time is 3 s here
+    # Started again, v1 will not pass a health check (as an app whose dependency is gone).
+    with sessions.begin() as session:
+        deployment = session.get_one(Deployment, v1.id)
+        frozen = dict(deployment.runtime)
+        check = HealthCheck(path="/ready", interval_seconds=1, timeout_seconds=1)
+        deployment.runtime = {**frozen, "healthcheck": check.model_dump()}
+
+    with pytest.raises(WorkflowUpdateFailedError):
+        await lifecycle(temporal_client, seeded, "promote_to", v1.id)
+
+    assert live(sessions) == v2.id
+    assert (
+        docker_client.containers.list(
+            all=True, filters={"label": f"dockyard.deployment={v1.id}"}, ignore_removed=True
+        )
+        == []
+    )
+    with sessions() as session:
+        assert session.get_one(Deployment, v1.id).status == "stopped"
+        statuses = {i.status for i in session.query(Instance).filter_by(deployment_id=v1.id)}
+    assert statuses <= {"stopped"}, statuses  # a record of what ran, none starting or healthy
+    # Nothing is left holding the environment: once the app is fixed, the promote works.
+    with sessions.begin() as session:
+        session.get_one(Deployment, v1.id).runtime = frozen
+    result = await lifecycle(temporal_client, seeded, "promote_to", v1.id)
+    assert result.started_instances and live(sessions) == v1.id
+
+
+async def wait_for_status(sessions: sessionmaker[Session], deployment_id: str, status: str) -> None:
+    for _ in range(300):
+        with sessions() as session:
+            if session.get_one(Deployment, deployment_id).status == status:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"deployment {deployment_id} never became {status}")
 
 
 async def test_rollback_by_plain_signal(
