@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from dockyard.cli.client import ApiError
-from dockyard.cli.options import ApiUrl, AppOption, RootKey, client, fail
+from dockyard.cli.options import client, fail
 from dockyard.cli.scope import Environment
 from dockyard.cli.settings_view import aligned, sentence, shown, when_it_applies
 
@@ -121,9 +121,7 @@ WakeOnRequest = Annotated[
 
 
 def settings(
-    project: Annotated[str, typer.Argument(help="Project slug or id.")],
-    env: Annotated[str, typer.Argument(help="Environment slug or id, e.g. production.")],
-    app_slug: AppOption = "default",
+    environment: Environment,
     dockerfile: Dockerfile = None,
     root_directory: RootDirectory = None,
     watch_path: WatchPath = None,
@@ -147,8 +145,6 @@ def settings(
     regions: Regions = None,
     replicas: Replicas = None,
     wake_on_request: WakeOnRequest = None,
-    api_url: ApiUrl = "",
-    root_key: RootKey = "",
 ) -> None:
     """Show an environment's settings; with options, change only those, all at once or none.
 
@@ -156,7 +152,6 @@ def settings(
     deployment. auto-deploy and watch paths are read at each push, and wake-on-request at
     each request to a stopped preview, so those apply at once.
     """
-    environment = Environment(project, app_slug, env, api_url, root_key)
     current = environment.call("environments.getEnvironment")
     changes: dict[str, Any] = {
         "dockerfile": dockerfile,

@@ -26,6 +26,7 @@ from dockyard.cli.options import (
 )
 from dockyard.cli.policies import policies
 from dockyard.cli.runtime_logs import show_runtime_log
+from dockyard.cli.scope import environment_command
 from dockyard.cli.variables import variables
 from dockyard.cli.watch import build_log, domain_urls, follow_build_log, step_lines
 
@@ -48,7 +49,7 @@ app.add_typer(policies, name="policies")
 app.command()(deploy)
 apps.command("connect")(repos.connect)
 apps.command("disconnect")(repos.disconnect)
-environments.command("settings")(environment_settings.settings)
+environment_command(environments, "settings")(environment_settings.settings)
 
 
 @app.command()

@@ -20,14 +20,20 @@ def fresh_project(dockyard: Dockyard) -> str:
     return project
 
 
-def settings(dockyard: Dockyard, *args: str) -> tuple[dict[str, str], list[str]]:
+def settings(
+    dockyard: Dockyard, project: str, env: str, *args: str
+) -> tuple[dict[str, str], list[str]]:
     """Each `name  value` line by its name, and the lines after them (when it applies)."""
-    lines = succeeds(dockyard.cli("envs", "settings", *args)).strip().splitlines()
+    lines = succeeds(dockyard.cli(*scoped(project, env), *args)).strip().splitlines()
     shown = [line for line in lines if "  " in line]
     rows = dict(line.split(maxsplit=1) for line in shown)
     # The values line up in one column: the names are padded to the longest.
     assert len({len(line) - len(line.split(maxsplit=1)[1]) for line in shown}) == 1
     return rows, lines[len(shown) :]
+
+
+def scoped(project: str, env: str) -> tuple[str, ...]:
+    return ("envs", "settings", "--project", project, "--env", env)
 
 
 def stored(dockyard: Dockyard, project: str, env: str) -> dict[str, Any]:
@@ -99,11 +105,9 @@ def test_a_bad_value_is_the_apis_sentence_and_changes_nothing(dockyard: Dockyard
     project = fresh_project(dockyard)
     before = stored(dockyard, project, "production")
 
-    bad_memory = dockyard.cli(
-        "envs", "settings", project, "production", "--port", "9000", "--memory", "300"
-    )
-    unknown_region = dockyard.cli("envs", "settings", project, "production", "--regions", "mars")
-    no_path = dockyard.cli("envs", "settings", project, "production", "--healthcheck-interval", "5")
+    bad_memory = dockyard.cli(*scoped(project, "production"), "--port", "9000", "--memory", "300")
+    unknown_region = dockyard.cli(*scoped(project, "production"), "--regions", "mars")
+    no_path = dockyard.cli(*scoped(project, "production"), "--healthcheck-interval", "5")
 
     assert one_sentence_error(bad_memory) == "error: --memory: Input should be a multiple of 256"
     assert one_sentence_error(unknown_region) == (
@@ -119,9 +123,7 @@ def test_wake_on_request_is_refused_for_production_and_applies_at_once_to_a_prev
 ) -> None:
     project = fresh_project(dockyard)
 
-    refused = dockyard.cli(
-        "envs", "settings", project, "production", "--wake-on-request", "--port", "7000"
-    )
+    refused = dockyard.cli(*scoped(project, "production"), "--wake-on-request", "--port", "7000")
 
     assert one_sentence_error(refused) == (
         "error: --wake-on-request: only a preview environment wakes on request; "

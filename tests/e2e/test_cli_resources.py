@@ -161,7 +161,7 @@ def test_a_key_from_the_cli_opens_a_preview_guarded_by_a_policy_file(
 
     # A stopped preview would wake on its first request; this one stays stopped until
     # `dockyard start`.
-    succeeds(tour.cli("envs", "settings", "tour", "preview", "--no-wake-on-request"))
+    succeeds(tour.cli("envs", "settings", "-p", "tour", "-e", "preview", "--no-wake-on-request"))
     succeeds(tour.cli("stop", deployment))
     assert status(tour, deployment)["status"] == "stopped"
     eventually(lambda: get(tour, PREVIEW_HOST, key).status_code == 503, "still serving")
