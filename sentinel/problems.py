@@ -8,6 +8,7 @@ also carries the header `x-dockyard-edge-error`, so nobody mistakes it for the a
 from __future__ import annotations
 
 import json
+import math
 from http import HTTPStatus
 
 from starlette.responses import Response
@@ -70,10 +71,12 @@ def no_healthy_instance(host: str, deployment: str) -> Problem:
     return Problem(503, "no_healthy_instance", detail, host=host, deploymentId=deployment)
 
 
-def not_woken(code: str, detail: str, host: str, deployment: str) -> Problem:
+def not_woken(
+    code: str, detail: str, host: str, deployment: str, retry_after: float = WAKE_RETRY_AFTER
+) -> Problem:
     """503 for a stopped preview that is not serving (yet), with Retry-After."""
     problem = Problem(503, code, detail, host=host, deploymentId=deployment)
-    problem.headers["retry-after"] = str(WAKE_RETRY_AFTER)
+    problem.headers["retry-after"] = str(max(1, math.ceil(retry_after)))
     return problem
 
 
@@ -87,9 +90,12 @@ def wake_timed_out(host: str, deployment: str, seconds: float) -> Problem:
     return not_woken("wake_timeout", detail, host, deployment)
 
 
-def wake_failed(host: str, deployment: str, reason: str) -> Problem:
+def wake_failed(
+    host: str, deployment: str, reason: str, retry_after: float = WAKE_RETRY_AFTER
+) -> Problem:
+    """`retry_after`: how long until a request may try to wake the deployment again."""
     detail = WAKE_FAILED.format(host=host, deployment=deployment, reason=reason)
-    return not_woken("wake_failed", detail, host, deployment)
+    return not_woken("wake_failed", detail, host, deployment, retry_after)
 
 
 def all_instances_failed(host: str, deployment: str) -> Problem:

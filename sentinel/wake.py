@@ -6,7 +6,9 @@ finds no instance to forward to. Unless the environment turned it off (`wakeOnRe
 the replica asks the environment's workflow to wake the deployment (its `wake_deployment`
 update: the same start as `dockyard start`, idle clock included) and holds the request
 until the route has instances, at most DOCKYARD_WAKE_TIMEOUT. Past that the request gets
-a 503 with Retry-After and the wake carries on.
+a 503 with Retry-After and the wake carries on. A wake that fails (the app exits or fails
+its health check; the workflow removes what it started) stands for FAILED_WAKE_STANDS:
+requests meanwhile get its reason at once, then the next one tries again.
 
 Concurrent requests share one wake: a replica sends one update per deployment at a time,
 and the workflow, serializing its moves, starts only a deployment that is not running, so
@@ -27,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 
 from dockyard.deployments import environment_input
@@ -53,6 +55,10 @@ WAKE_UPDATE = "wake_deployment"  # workflows.environment.EnvironmentWorkflow.wak
 # would otherwise each cost a database read: a flood of them is one read a second.
 ANSWER_SECONDS = 1.0
 MAX_ANSWERS = 10_000
+# How long a failed wake stands: meanwhile requests get its reason at once instead of
+# each starting the deployment again (a broken app would otherwise be restarted by its
+# own traffic, one failing start after another).
+FAILED_WAKE_STANDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +92,18 @@ def find_asleep(
         )
 
 
+class WakeFailed(Exception):
+    """The environment's workflow could not start the deployment; the message says why."""
+
+
+def _innermost(error: BaseException) -> str:
+    """The message at the bottom of a Temporal failure's chain of causes: an update failed
+    because an activity failed because, say, the health check answered 404."""
+    while (cause := getattr(error, "cause", None)) is not None:
+        error = cause
+    return str(error) or type(error).__name__
+
+
 class WorkflowWake:
     """Asks the environment's workflow to wake a deployment, starting the workflow when it
     is not running; the Temporal client is connected at the first wake, not before."""
@@ -105,13 +123,16 @@ class WorkflowWake:
             task_queue=environment.queues.control,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-        result = await self._client.execute_update_with_start_workflow(
-            WAKE_UPDATE,
-            LifecycleRequest(deployment_id=asleep.deployment_id),
-            start_workflow_operation=start,
-            id=f"wake-{asleep.deployment_id}-{secrets.token_hex(4)}",
-            result_type=LifecycleResult,
-        )
+        try:
+            result = await self._client.execute_update_with_start_workflow(
+                WAKE_UPDATE,
+                LifecycleRequest(deployment_id=asleep.deployment_id),
+                start_workflow_operation=start,
+                id=f"wake-{asleep.deployment_id}-{secrets.token_hex(4)}",
+                result_type=LifecycleResult,
+            )
+        except WorkflowUpdateFailedError as error:
+            raise WakeFailed(_innermost(error)) from error
         log.info(
             "woke deployment %s (instances started: %s)",
             asleep.deployment_id,
@@ -128,11 +149,15 @@ class Waker:
         find: Callable[[str], Asleep | None],
         wake: Callable[[Asleep], Awaitable[None]],
         timeout: float,
+        failure_stands: float = FAILED_WAKE_STANDS,
     ) -> None:
         """`find`: blocking (it reads the database), so it runs in a thread."""
         self._find = find
         self._wake = wake
         self.timeout = timeout
+        self.failure_stands = failure_stands
+        # Per deployment: when its last wake failed (loop time), and why.
+        self._failures: dict[str, tuple[float, str]] = {}
         # A deployment's wake, kept until a request sees the deployment routed again, so
         # requests between the wake's end and the next route reload still wait for it.
         self._wakes: dict[str, asyncio.Task[None]] = {}
@@ -158,6 +183,9 @@ class Waker:
         if asleep is not None and not asleep.wake_on_request:
             return problems.wake_off(host, deployment_id)
         if asleep is not None and (wake is None or wake.done()):
+            failed = self._standing_failure(host, deployment_id)
+            if failed is not None:
+                return failed
             wake = self._begin(asleep, routes)
         if wake is None:
             return problems.no_healthy_instance(host, deployment_id)
@@ -186,13 +214,32 @@ class Waker:
         expires = asyncio.get_running_loop().time() + ANSWER_SECONDS
         self._answers[deployment_id] = (expires, read.result())
 
+    def _standing_failure(self, host: str, deployment_id: str) -> Response | None:
+        """The 503 of the deployment's last wake while that failure stands, else None."""
+        failure = self._failures.get(deployment_id)
+        if failure is None:
+            return None
+        failed_at, reason = failure
+        remaining = failed_at + self.failure_stands - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            del self._failures[deployment_id]
+            return None
+        return problems.wake_failed(host, deployment_id, reason, retry_after=remaining)
+
     def _begin(self, asleep: Asleep, routes: RouteKeeper) -> asyncio.Task[None]:
         async def wake() -> None:
             try:
                 await self._wake(asleep)
+            except Exception as error:
+                # Requests get this failure until it stops standing; then one tries again.
+                reason = str(error) or type(error).__name__
+                self._failures[asleep.deployment_id] = (asyncio.get_running_loop().time(), reason)
+                self._wakes.pop(asleep.deployment_id, None)
+                raise
             except BaseException:
                 self._wakes.pop(asleep.deployment_id, None)  # the next request tries again
                 raise
+            self._failures.pop(asleep.deployment_id, None)
             routes.changed()  # its instances are healthy: read them now, not at the poll
 
         log.info("waking deployment %s on request", asleep.deployment_id)
@@ -219,7 +266,9 @@ class Waker:
                 return problems.no_healthy_instance(host, current.deployment_id)
             if wake.done() and not wake.cancelled() and wake.exception() is not None:
                 reason = str(wake.exception()) or type(wake.exception()).__name__
-                return problems.wake_failed(host, deployment_id, reason)
+                return problems.wake_failed(
+                    host, deployment_id, reason, retry_after=self.failure_stands
+                )
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return problems.wake_timed_out(host, deployment_id, self.timeout)

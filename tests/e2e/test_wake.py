@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
+import docker
 import httpx
 import pytest
 from sqlalchemy import update
@@ -150,22 +151,8 @@ async def test_a_wake_that_takes_too_long_answers_503_within_the_hold(
     stack: Dockyard, demo_images: dict[str, str]
 ) -> None:
     _, deployment_id = archived_preview(stack, demo_images["v1"], "never-healthy")
-    # Fault injection: the restarted instances answer 404 on this path, so they never
-    # become healthy, and the wake outlasts the hold.
-    never = {"method": "GET", "path": "/never-healthy", "interval_seconds": 30}
-    engine = make_engine(stack.settings.database_url)
-    with engine.begin() as connection:
-        runtime = (
-            connection.execute(Deployment.__table__.select().where(Deployment.id == deployment_id))
-            .one()
-            ._mapping["runtime"]
-        )
-        connection.execute(
-            update(Deployment)
-            .where(Deployment.id == deployment_id)
-            .values(runtime={**runtime, "healthcheck": never})
-        )
-    engine.dispose()
+    # Slow to fail: probed every 30 s, the wake outlasts the hold.
+    break_health_check(stack, deployment_id, interval_seconds=30)
 
     started = time.monotonic()
     answers = await get_all(stack, "shop-never-healthy-acme.localhost", "/", 3)
@@ -176,3 +163,53 @@ async def test_a_wake_that_takes_too_long_answers_503_within_the_hold(
         assert int(answer.headers["retry-after"]) > 0
         assert answer.json()["code"] == "wake_timeout"
     assert HOLD.total_seconds() <= took < HOLD.total_seconds() + 3
+
+
+async def test_a_failed_wake_says_why_cleans_up_and_stands_for_later_requests(
+    stack: Dockyard, demo_images: dict[str, str], docker_client: docker.DockerClient
+) -> None:
+    environment_id, deployment_id = archived_preview(stack, demo_images["v1"], "broken")
+    # Quick to fail: one failed probe ends the wake.
+    break_health_check(stack, deployment_id, interval_seconds=1, timeout_seconds=1,
+                       failure_threshold=1)  # fmt: skip
+    before = await workflow_events(stack, environment_id)
+
+    held = await get_all(stack, "shop-broken-acme.localhost", "/", 3)
+    # Held past the wake's end (or joining it, on a slow machine), then after it.
+    (failed,) = await get_all(stack, "shop-broken-acme.localhost", "/", 1)
+    (standing,) = await get_all(stack, "shop-broken-acme.localhost", "/", 1)
+
+    for answer in held:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] in ("wake_failed", "wake_timeout")
+    for answer in (failed, standing):
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] == "wake_failed"
+        assert "/never-healthy answered 404" in answer.json()["detail"]
+        assert int(answer.headers["retry-after"]) > 5
+    after = await workflow_events(stack, environment_id)
+    assert after[WAKE] - before[WAKE] == 1  # not one start per request
+    assert after[SCHEDULE] - before[SCHEDULE] == 1
+    assert wait_for_status(stack, deployment_id, "stopped", within=1) == "stopped"
+    assert not docker_client.containers.list(
+        filters={"label": f"dockyard.deployment={deployment_id}"}, ignore_removed=True
+    )
+
+
+def break_health_check(stack: Dockyard, deployment_id: str, **check: object) -> None:
+    """Fault injection: the deployment's instances, started again, answer 404 on the
+    health check's path, so they never become healthy."""
+    failing = {"method": "GET", "path": "/never-healthy", **check}
+    engine = make_engine(stack.settings.database_url)
+    with engine.begin() as connection:
+        runtime = (
+            connection.execute(Deployment.__table__.select().where(Deployment.id == deployment_id))
+            .one()
+            ._mapping["runtime"]
+        )
+        connection.execute(
+            update(Deployment)
+            .where(Deployment.id == deployment_id)
+            .values(runtime={**runtime, "healthcheck": failing})
+        )
+    engine.dispose()

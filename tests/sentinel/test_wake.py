@@ -114,18 +114,23 @@ async def test_a_wake_past_the_hold_is_a_503_with_retry_after() -> None:
     await waker.aclose()
 
 
-async def test_a_failed_wake_says_why_and_the_next_request_tries_again() -> None:
+async def test_a_failed_wake_stands_for_a_while_then_the_next_request_tries_again() -> None:
     sleeping = Sleeping(fails=True)
     sleeping.release.set()
     keeper = keeper_for(sleeping)
-    waker = Waker(find=sleeping.find, wake=sleeping.wake, timeout=5)
+    waker = Waker(find=sleeping.find, wake=sleeping.wake, timeout=5, failure_stands=30)
     route = keeper.table.routes[HOST]
 
     failed = await waker.hold(keeper, HOST, route)
+    again = await waker.hold(keeper, HOST, route)
 
-    assert status_and_code(failed) == (503, "wake_failed")
-    assert isinstance(failed, Response) and b"the image is gone" in failed.body
+    for answer in (failed, again):
+        assert status_and_code(answer) == (503, "wake_failed")
+        assert isinstance(answer, Response) and b"the image is gone" in answer.body
+        assert 25 <= int(answer.headers["retry-after"]) <= 30
+    assert sleeping.wakes == 1  # the broken deployment is not started by every request
     sleeping.fails = False
+    waker.failure_stands = 0  # the failure no longer stands
     reloading = asyncio.create_task(keeper.run())
     try:
         assert isinstance(await waker.hold(keeper, HOST, route), Route)
