@@ -49,7 +49,7 @@ from sentinel.route_loader import load_route_table
 from sentinel.routing import RouteTable
 from sentinel.server import serve
 from sentinel.traffic import TrafficRecorder
-from sentinel.wake import replica_waker
+from sentinel.wake_workflow import replica_waker
 
 log = logging.getLogger(__name__)
 
