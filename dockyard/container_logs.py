@@ -59,15 +59,19 @@ def log_lines(container: Container, stream: str, chunks: Iterable[bytes]) -> Ite
             yield _line(container, stream, time_ns, ranks.next(time_ns), message)
 
 
-def exit_line(container: Container) -> list[LogLine]:
-    """The `exited with code N` line of a container that stopped; none while it runs."""
+def exit_line(container: Container, *, after_ns: int = 0) -> list[LogLine]:
+    """The `exited with code N` line of a container that stopped; none while it runs.
+
+    Docker stamps a log line when it reads it from the process, which can be after the
+    process exited: the exit line is placed after `after_ns` (the container's last line)
+    so it is always the last one shown."""
     container.reload()
     state = container.attrs.get("State") or {}
     finished = state.get("FinishedAt") or NEVER
     if state.get("Running") or finished.startswith(NEVER[:5]):
         return []
     code = int(state.get("ExitCode", 0))
-    at = runtime_logs.docker_time_ns(finished)
+    at = max(runtime_logs.docker_time_ns(finished), after_ns + 1)
     message = runtime_logs.exit_message(code)
     return [_line(container, EXIT_STREAM, at, 0, message, exit_code=code)]
 

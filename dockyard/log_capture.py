@@ -73,6 +73,7 @@ class RuntimeLogCollector:
         self._following: set[str] = set()  # container ids with readers
         self._done: set[str] = set()  # container ids read to their end
         self._open: dict[tuple[str, str], Any] = {}  # (container id, stream) -> stream
+        self._latest: dict[str, int] = {}  # container id -> time of the last line followed
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -108,8 +109,9 @@ class RuntimeLogCollector:
         if LABEL_DEPLOYMENT not in labels:
             return
         try:
-            lines = [*self._read_to_end(container), *container_logs.exit_line(container)]
-            self._store(lines)
+            lines = self._read_to_end(container)
+            after = self._last_line_ns(container.id or "", lines)
+            self._store([*lines, *container_logs.exit_line(container, after_ns=after)])
         except (APIError, SQLAlchemyError) as error:
             log.warning("could not keep the last lines of %s: %s", container.name, error)
 
@@ -157,6 +159,7 @@ class RuntimeLogCollector:
 
     def _follow(self, container: Container, stream: str) -> None:
         key = (container.id or "", stream)
+        latest = 0
         try:
             since = self._since(container.id or "", stream)
             reader = container_logs.follow(self._docker, container, stream, since)
@@ -164,12 +167,14 @@ class RuntimeLogCollector:
                 self._open[key] = reader
             for line in container_logs.log_lines(container, stream, reader):
                 self._pending.put(line)
+                latest = line.time_ns
         except (APIError, SQLAlchemyError, OSError) as error:
             if not self._stopping.is_set():
                 log.info("reading %s's %s ended: %s", container.name, stream, error)
         finally:
             with self._lock:
                 self._open.pop(key, None)
+                self._latest[key[0]] = max(self._latest.get(key[0], 0), latest)
                 ended = not any(open_key[0] == key[0] for open_key in self._open)
         if ended and not self._stopping.is_set():
             self._ended(container)
@@ -181,16 +186,19 @@ class RuntimeLogCollector:
         except NotFound:
             with self._lock:
                 self._following.discard(container.id or "")
+                self._latest.pop(container.id or "", None)
             return
         if container.status not in ENDED:  # the reads broke off; the next scan resumes
             with self._lock:
                 self._following.discard(container.id or "")
             return
-        for line in container_logs.exit_line(container):
+        after = self._last_line_ns(container.id or "")
+        for line in container_logs.exit_line(container, after_ns=after):
             self._pending.put(line)
         with self._lock:
             self._following.discard(container.id or "")
             self._done.add(container.id or "")
+            self._latest.pop(container.id or "", None)
 
     def _read_to_end(self, container: Container) -> list[LogLine]:
         lines: list[LogLine] = []
@@ -199,6 +207,18 @@ class RuntimeLogCollector:
             raw = container_logs.read(self._docker, container, stream, since)
             lines.extend(container_logs.log_lines(container, stream, raw))
         return lines
+
+    def _last_line_ns(self, container_id: str, in_hand: list[LogLine] | None = None) -> int:
+        """The time of the container's last line: stored, followed (maybe not stored
+        yet), or `in_hand`; 0 when it printed nothing."""
+        with self._sessions() as session:
+            stored = [
+                runtime_logs.last_time_ns(session, container_id=container_id, stream=stream) or 0
+                for stream in STREAMS
+            ]
+        with self._lock:
+            followed = self._latest.get(container_id, 0)
+        return max(*stored, followed, *(line.time_ns for line in in_hand or ()))
 
     def _since(self, container_id: str, stream: str) -> float | None:
         with self._sessions() as session:
