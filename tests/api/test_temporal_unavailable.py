@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from unkey.py import Unkey
 
 from dockyard import search_attributes
+from dockyard.cli.dev import free_port
 from dockyard.db import make_engine, make_sessionmaker
 from dockyard.models import Deployment
 from tests.api.conftest import (
@@ -18,7 +19,6 @@ from tests.api.conftest import (
     RunningApi,
     api_settings,
     assert_error,
-    free_port,
     serve,
 )
 from tests.conftest import temporal_cli
@@ -50,6 +50,8 @@ def deployments(api: RunningApi) -> list[tuple[str, str, str | None]]:
 async def test_deploys_wait_for_temporal_and_fail_cleanly_without_it(
     tmp_path: Path, database_url: str
 ) -> None:
+    # Below the ephemeral range: the API dials this port while nothing listens there, and a
+    # dial whose source port were this one would connect to itself and hold the port.
     port = free_port()
     with (
         serve(api_settings(tmp_path, database_url, f"127.0.0.1:{port}")) as api,

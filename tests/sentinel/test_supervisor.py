@@ -248,7 +248,16 @@ async def test_killing_the_edge_leaves_no_replica_behind(
         replicas = replica_pids(rows.environment_id)
         # The edge's own children (it reaps them), not the fork server's they came from.
         assert {parent(pid) for pid in replicas} == {edge.pid}
-        (forks,) = (pid for pid in processes("sentinel.forks") if parent(pid) == edge.pid)
+        # A replica just forked carries the fork server's command line until it names
+        # itself: wait until the fork server is the only such child of the edge.
+        servers: list[int] = []
+
+        def one_fork_server() -> bool:
+            servers[:] = [p for p in processes("sentinel.forks") if parent(p) == edge.pid]
+            return len(servers) == 1
+
+        await until(one_fork_server, 60, "no single fork server under the edge")
+        (forks,) = servers
         edge.kill()
         edge.wait()
         await until(lambda: not any(map(alive, replicas)), 1, "replicas outlived the edge")
