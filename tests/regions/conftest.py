@@ -31,20 +31,27 @@ def plane(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ControlPlane]:
     away.load(build_region_apps(docker_client))
-    with control_plane(
-        tmp_path_factory.mktemp("plane"),
-        regions=[HOME, AWAY],
-        temporal_address=temporal_address,
-        postgres_admin_url=POSTGRES_ADMIN_URL,
-        hosts=[away],
-    ) as running:
-        try:
-            running.start_host(away, AWAY)
-            running.wait_edge(running.host_edge(AWAY))
-            yield running
-        finally:
-            DockerRuntime(owner=running.settings.task_queue_prefix).remove_owned()
-            _print_logs(running, away)
+    owner = ""
+    try:
+        with control_plane(
+            tmp_path_factory.mktemp("plane"),
+            regions=[HOME, AWAY],
+            temporal_address=temporal_address,
+            postgres_admin_url=POSTGRES_ADMIN_URL,
+            hosts=[away],
+        ) as running:
+            owner = running.settings.task_queue_prefix
+            try:
+                running.start_host(away, AWAY)
+                running.wait_edge(running.host_edge(AWAY))
+                yield running
+            finally:
+                _print_logs(running, away)
+    finally:
+        # Once the control plane is down: while its worker runs, its watch replaces the
+        # instances this removes.
+        if owner:
+            DockerRuntime(owner=owner).remove_owned()
 
 
 def _print_logs(plane: ControlPlane, away: RegionHost) -> None:
